@@ -1,0 +1,73 @@
+"""Who the caller is: the policy named by ``lambda_registry.auth``, or the host's.
+
+``static`` and ``okeanos`` are ours; any other value is a dotted
+``package.module:factory``. A factory is called once with the Pyramid
+registry and returns a Pyramid 2 security policy whose
+``authenticated_userid(request)`` is the owner of the records.
+"""
+
+from pyramid.exceptions import ConfigurationError
+
+from ..responses import UNAUTHORIZED, error, error_entry
+from ..settings import get_settings
+
+SETTING = "lambda_registry.auth"
+BUILTIN_POLICIES = {
+    "static": "lambda_registry.auth.static:factory",
+    "okeanos": "lambda_registry.auth.okeanos:factory",
+}
+
+
+def load_policy(config, name):
+    dotted = BUILTIN_POLICIES.get(name, name)
+    if ":" not in dotted:
+        raise ConfigurationError(
+            f"{SETTING} = {name!r}: expected one of {sorted(BUILTIN_POLICIES)} "
+            "or a dotted 'package.module:factory'"
+        )
+    try:
+        factory = config.maybe_dotted(dotted)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ConfigurationError(f"{SETTING} = {name!r} cannot be loaded: {exc}") from exc
+    if not callable(factory):
+        raise ConfigurationError(f"{SETTING} = {name!r} is not callable")
+    policy = factory(config.registry)
+    if not callable(getattr(policy, "authenticated_userid", None)):
+        raise ConfigurationError(
+            f"{SETTING} = {name!r} did not give a security policy "
+            "(no authenticated_userid method)"
+        )
+    return policy
+
+
+def request_owner(request):
+    """The owner id of the caller, or None: our policy decides, or the host's."""
+    policy = request.registry.lambda_registry_policy
+    if policy is None:
+        userid = request.authenticated_userid
+    else:
+        userid = policy.authenticated_userid(request)
+    return None if userid is None else str(userid)
+
+
+def unauthorized():
+    return error(
+        401,
+        UNAUTHORIZED,
+        [error_entry("header", "Authorization", "expected 'Authorization: Token <token>' with a valid token")],
+        headers={"WWW-Authenticate": "Token"},
+    )
+
+
+def require_owner(request, **kwargs):
+    """Cornice validator: the caller must be known, else 401."""
+    owner = request.lambda_registry_owner
+    if owner is None:
+        raise unauthorized()
+    request.validated["owner"] = owner
+
+
+def includeme(config):
+    name = get_settings(config.registry).auth
+    config.registry.lambda_registry_policy = None if name is None else load_policy(config, name)
+    config.add_request_method(request_owner, "lambda_registry_owner", reify=True)

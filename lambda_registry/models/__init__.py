@@ -1,0 +1,95 @@
+"""Storage: one engine per application, a session per request joined to its transaction."""
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import sessionmaker
+import zope.sqlalchemy
+
+from ..settings import get_settings
+from .instance import LambdaInstance, StatusChange, StatusCount, utcnow  # noqa: F401
+from .meta import Base  # noqa: F401
+
+# Execution option naming a session that will write: on SQLite its
+# transaction starts with BEGIN IMMEDIATE, so that a read followed by a write
+# never fails on a lock taken by another writer in between.
+WRITES = "lambda_registry_writes"
+WRITE_METHODS = frozenset(["POST", "PUT", "PATCH", "DELETE"])
+
+
+def normalise_url(url):
+    """Prefer psycopg 3, the driver we install, when the URL names no driver."""
+    url = make_url(url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def _prepare_sqlite(engine, busy_timeout_ms):
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, connection_record):
+        # Let SQLAlchemy's "begin" below start transactions, not the driver.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        if connection.get_execution_options().get(WRITES):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def get_engine(database_url, db_timeout=5.0):
+    url = normalise_url(database_url)
+    options = {"pool_pre_ping": True, "future": True}
+    if url.get_backend_name() == "sqlite":
+        options["connect_args"] = {"check_same_thread": False, "timeout": db_timeout}
+        engine = create_engine(url, **options)
+        _prepare_sqlite(engine, db_timeout * 1000)
+        return engine
+    if url.get_backend_name() == "postgresql":
+        options["connect_args"] = {"connect_timeout": max(1, int(round(db_timeout)))}
+        options["pool_timeout"] = db_timeout
+    return create_engine(url, **options)
+
+
+def get_session_factory(engine):
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory, transaction_manager, writes=False, request=None):
+    """A session whose commit and rollback follow ``transaction_manager``."""
+    bind = session_factory.kw["bind"]
+    if writes:
+        bind = bind.execution_options(**{WRITES: True})
+    dbsession = session_factory(bind=bind)
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    if request is not None:
+        request.add_finished_callback(lambda request: dbsession.close())
+    return dbsession
+
+
+def _request_dbsession(request):
+    factory = request.registry.lambda_registry_dbsession_factory
+    return get_tm_session(
+        factory, request.tm, writes=request.method in WRITE_METHODS, request=request
+    )
+
+
+def includeme(config):
+    settings = get_settings(config.registry)
+    # pyramid_tm gives request.tm: the host's transaction manager when we are
+    # included in a host that has one, so that its writes and ours commit
+    # or abort together.
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+    engine = get_engine(settings.database_url, settings.db_timeout)
+    config.registry.lambda_registry_engine = engine
+    config.registry.lambda_registry_dbsession_factory = get_session_factory(engine)
+    config.add_request_method(_request_dbsession, "lambda_registry_dbsession", reify=True)

@@ -1,0 +1,219 @@
+"""Colander schemas of every request: bodies and query strings.
+
+The types are strict on purpose: service VMs never read our answers, so a
+value we would silently coerce or truncate is a value they never learn was
+wrong. Each type's error message is what the client sees in ``errors``.
+"""
+
+import json
+import re
+import unicodedata
+
+import colander
+
+from .statuses import ALL_CODES, CODE_BY_TEXT
+
+NAME_MAX = 100
+FAILURE_MESSAGE_MAX = 1000
+INSTANCE_INFO_MAX_BYTES = 16 * 1024
+UUID_PATTERN = re.compile(
+    r"^[0-9a-f]{8}(-?)[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}$", re.IGNORECASE
+)
+# Newlines and tabs are allowed in a failure message (stack traces, logs).
+MESSAGE_WHITESPACE = frozenset("\n\r\t")
+
+
+def reject_constant(name):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text):
+    """json.loads that refuses NaN and Infinity, which no JSON parser accepts back."""
+    return json.loads(text, parse_constant=reject_constant)
+
+
+def dumps_compact(value):
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _bad_characters(text, allowed=frozenset()):
+    """Control characters, and lone surrogates that no database can store."""
+    return any(
+        unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text
+    )
+
+
+def quoted(value, limit=40):
+    """A short JSON rendering of a client's value, for an error description."""
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[: limit - 4] + '..."'
+
+
+def normalise_uuid(value):
+    """The lower-case hyphenated form of a uuid given in any accepted form, or None."""
+    if not isinstance(value, str) or not UUID_PATTERN.match(value):
+        return None
+    digits = value.replace("-", "").lower()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
+class StrictType(colander.SchemaType):
+    """A leaf type that treats JSON null like a missing value."""
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null or cstruct is None:
+            return colander.null
+        return self.parse(node, cstruct)
+
+
+class Uuid(StrictType):
+    def parse(self, node, cstruct):
+        uuid = normalise_uuid(cstruct)
+        if uuid is None:
+            raise colander.Invalid(node, f"{quoted(cstruct)} is not a UUID")
+        return uuid
+
+
+class Name(StrictType):
+    def parse(self, node, cstruct):
+        if not isinstance(cstruct, str):
+            raise colander.Invalid(node, "must be a string")
+        name = cstruct.strip()
+        if not 1 <= len(name) <= NAME_MAX:
+            raise colander.Invalid(
+                node, f"must be 1 to {NAME_MAX} characters long after trimming"
+            )
+        if _bad_characters(name):
+            raise colander.Invalid(node, "must not contain control characters")
+        return name
+
+
+class FailureMessage(StrictType):
+    def parse(self, node, cstruct):
+        if not isinstance(cstruct, str):
+            raise colander.Invalid(node, "must be a string")
+        if len(cstruct) > FAILURE_MESSAGE_MAX:
+            raise colander.Invalid(node, f"must be at most {FAILURE_MESSAGE_MAX} characters long")
+        if _bad_characters(cstruct, MESSAGE_WHITESPACE):
+            raise colander.Invalid(
+                node, "must not contain control characters other than newlines and tabs"
+            )
+        return cstruct
+
+
+class StatusCode(StrictType):
+    """A status code as a string ("20") or an integer (20); gives the integer."""
+
+    def parse(self, node, cstruct):
+        if isinstance(cstruct, bool) or not isinstance(cstruct, (str, int)):
+            raise colander.Invalid(node, 'must be a status code string such as "20"')
+        code = CODE_BY_TEXT.get(cstruct) if isinstance(cstruct, str) else cstruct
+        if code not in ALL_CODES:
+            raise colander.Invalid(node, f"{quoted(str(cstruct))} is not a known status code")
+        return code
+
+
+class InstanceInfo(StrictType):
+    """A JSON object, or a string holding one; "" means {}. Gives its compact encoding."""
+
+    def deserialize(self, node, cstruct):
+        # null is neither an object nor a string holding one.
+        if cstruct is None:
+            raise colander.Invalid(node, "must be a JSON object or a string holding one")
+        return super().deserialize(node, cstruct)
+
+    def parse(self, node, cstruct):
+        value = cstruct
+        if isinstance(cstruct, str):
+            if cstruct == "":
+                value = {}
+            else:
+                try:
+                    value = loads(cstruct)
+                except (ValueError, RecursionError):
+                    raise colander.Invalid(node, "is a string but not valid JSON")
+        if not isinstance(value, dict):
+            raise colander.Invalid(node, "must be a JSON object or a string holding one")
+        try:
+            encoded = dumps_compact(value)
+        except RecursionError:
+            raise colander.Invalid(node, "is nested too deeply")
+        if len(encoded.encode("utf-8", "surrogatepass")) > INSTANCE_INFO_MAX_BYTES:
+            raise colander.Invalid(
+                node, f"must be at most {INSTANCE_INFO_MAX_BYTES} bytes once encoded"
+            )
+        return encoded
+
+
+def required(schema_type):
+    return colander.SchemaNode(schema_type, missing_msg="is required")
+
+
+class CreateInstance(colander.MappingSchema):
+    uuid = required(Uuid())
+    name = required(Name())
+    instance_info = required(InstanceInfo())
+    status = required(StatusCode())
+    failure_message = colander.SchemaNode(FailureMessage(), missing="")
+
+
+class UpdateStatus(colander.MappingSchema):
+    status = required(StatusCode())
+    # Absent clears the old message.
+    failure_message = colander.SchemaNode(FailureMessage(), missing="")
+
+
+class QueryInteger(colander.SchemaType):
+    """A whole number in a query string, within [minimum, maximum]."""
+
+    def __init__(self, minimum=0, maximum=None):
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        maximum = self.maximum(node) if callable(self.maximum) else self.maximum
+        bounds = f"from {self.minimum}" + (f" to {maximum}" if maximum is not None else " up")
+        if not isinstance(cstruct, str) or not re.fullmatch(r"[0-9]{1,18}", cstruct):
+            raise colander.Invalid(node, f"must be a whole number {bounds}")
+        number = int(cstruct)
+        if number < self.minimum or (maximum is not None and number > maximum):
+            raise colander.Invalid(node, f"must be a whole number {bounds}")
+        return number
+
+
+class StatusFilter(colander.SchemaType):
+    """A comma-separated list of status codes: ``0,20``; gives a sorted list of integers."""
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        parts = [part.strip() for part in cstruct.split(",")] if isinstance(cstruct, str) else []
+        if not parts or not all(parts):
+            raise colander.Invalid(node, "must be a comma-separated list of status codes")
+        unknown = [part for part in parts if part not in CODE_BY_TEXT]
+        if unknown:
+            raise colander.Invalid(node, f"{quoted(unknown[0])} is not a known status code")
+        return sorted({CODE_BY_TEXT[part] for part in parts})
+
+
+class ListQuery(colander.MappingSchema):
+    limit = colander.SchemaNode(
+        QueryInteger(maximum=lambda node: node.bindings["max_page_size"]), missing=None
+    )
+    offset = colander.SchemaNode(QueryInteger(), missing=0)
+    status = colander.SchemaNode(StatusFilter(), missing=None)
+
+
+class CountQuery(colander.MappingSchema):
+    status = colander.SchemaNode(StatusFilter(), missing=None)

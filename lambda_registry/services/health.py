@@ -1,0 +1,31 @@
+"""Dockerflow-style health checks for load balancers and operators (no token)."""
+
+from sqlalchemy import text
+
+from ..responses import database_unavailable, is_database_unavailable, success
+from . import RegistryService
+
+lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__")
+heartbeat = RegistryService("heartbeat", "/__heartbeat__")
+
+
+@lbheartbeat.get()
+def get_lbheartbeat(request):
+    # Touches nothing: the process answers, that is all it says.
+    return success(200, "OK.", {})
+
+
+@heartbeat.get()
+def get_heartbeat(request):
+    engine = request.registry.lambda_registry_engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            raise database_unavailable()
+        raise
+    return success(200, "OK.", {"database": "ok"})
+
+
+SERVICES = [lbheartbeat, heartbeat]

@@ -1,0 +1,126 @@
+"""Every setting of lambda_registry, its default, and how it is checked.
+
+Settings are read once, at start-up, into a frozen ``RegistrySettings`` kept on
+the registry; a bad value fails there with a ``ConfigurationError`` naming the
+setting, never later on a request.
+"""
+
+import dataclasses
+import os
+
+from pyramid.exceptions import ConfigurationError
+
+PREFIX = "lambda_registry."
+DEFAULT_IDENTITY_URL = "https://accounts.okeanos.grnet.gr/identity/v2.0"
+
+# Overrides the database setting in production deployments.
+DATABASE_URL_VARIABLE = "LAMBDA_REGISTRY_DATABASE_URL"
+
+
+def _positive_int(name, value):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
+    return number
+
+
+def _non_negative_int(name, value):
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
+    return number
+
+
+def _positive_float(name, value):
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number != number or number == float("inf"):
+        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
+    return number
+
+
+def _text(name, value):
+    return str(value).strip()
+
+
+def _optional_text(name, value):
+    value = str(value).strip() if value is not None else ""
+    return value or None
+
+
+def _http_url(name, value):
+    value = str(value).strip().rstrip("/")
+    if not value.startswith(("https://", "http://")):
+        raise ConfigurationError(f"{name} must be an http(s) URL, not {value!r}")
+    return value
+
+
+# name (after the prefix) -> (default, parser); the one table of every setting.
+SETTINGS = {
+    "auth": (None, _optional_text),
+    "static_tokens": ("", _text),
+    "okeanos.identity_url": (DEFAULT_IDENTITY_URL, _http_url),
+    "okeanos.timeout": ("5", _positive_float),
+    "okeanos.cache_ttl": ("300", _non_negative_int),
+    "okeanos.cache_size": ("10000", _positive_int),
+    "max_page_size": ("1000", _positive_int),
+    "max_body_bytes": ("65536", _positive_int),
+    "db_timeout": ("5", _positive_float),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistrySettings:
+    database_url: str
+    auth: str | None
+    static_tokens: str
+    okeanos_identity_url: str
+    okeanos_timeout: float
+    okeanos_cache_ttl: int
+    okeanos_cache_size: int
+    max_page_size: int
+    max_body_bytes: int
+    db_timeout: float
+
+
+def database_url(settings, environ=os.environ):
+    """The database of our tables.
+
+    The environment variable wins (production); then ``lambda_registry.sqlalchemy.url``
+    for a host whose own database is another; then the app's ``sqlalchemy.url``.
+    """
+    url = (
+        environ.get(DATABASE_URL_VARIABLE)
+        or settings.get(PREFIX + "sqlalchemy.url")
+        or settings.get("sqlalchemy.url")
+    )
+    if not url or not str(url).strip():
+        raise ConfigurationError(
+            "sqlalchemy.url is not set: lambda_registry needs a database "
+            "(or set LAMBDA_REGISTRY_DATABASE_URL)"
+        )
+    return str(url).strip()
+
+
+def parse_settings(settings, environ=os.environ):
+    values = {}
+    for name, (default, parser) in SETTINGS.items():
+        raw = settings.get(PREFIX + name, default)
+        values[name.replace(".", "_")] = None if raw is None else parser(PREFIX + name, raw)
+    return RegistrySettings(database_url=database_url(settings, environ), **values)
+
+
+def includeme(config):
+    config.registry.lambda_registry_settings = parse_settings(config.get_settings())
+
+
+def get_settings(registry) -> RegistrySettings:
+    return registry.lambda_registry_settings

@@ -1,0 +1,51 @@
+from setuptools import find_packages, setup
+
+requires = [
+    # pyramid 2.1 and cornice 6.1 still import pkg_resources, gone in setuptools 82.
+    "setuptools<82",
+    "pyramid>=2.0,<3",
+    "cornice>=6.1,<7",
+    "colander>=2.0,<3",
+    "SQLAlchemy>=2.0,<2.2",
+    "zope.sqlalchemy>=3.0",
+    "pyramid_tm>=2.5",
+    "pyramid_retry>=2.1",
+    "transaction>=3.0",
+    "alembic>=1.12",
+    "psycopg[binary]>=3.1",
+    "waitress>=3.0",
+    "plaster_pastedeploy",
+]
+
+tests_require = [
+    "pytest>=8",
+    "WebTest>=3.0",
+]
+
+setup(
+    name="lambda_registry",
+    version="0.1.0",
+    description="The central registry of ~okeanos Lambda instances (Lambda on Demand)",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: Pyramid",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Application",
+    ],
+    packages=find_packages(exclude=["tests", "tests.*"]),
+    package_data={
+        "lambda_registry": ["alembic/*.py", "alembic/*.mako", "alembic/versions/*.py"],
+    },
+    include_package_data=True,
+    zip_safe=False,
+    python_requires=">=3.10",
+    install_requires=requires,
+    extras_require={"test": tests_require},
+    entry_points={
+        "paste.app_factory": ["main = lambda_registry:main"],
+        "console_scripts": [
+            "initialize_lambda_registry_db = lambda_registry.scripts.initialize_db:main",
+        ],
+    },
+)

@@ -1,0 +1,100 @@
+"""Fixtures: the app built from development.ini, on SQLite and (when
+LAMBDA_REGISTRY_TEST_DATABASE_URL is set) PostgreSQL, through WebTest.
+
+Requests go through the whole pyramid_tm commit path: what is committed, and
+what an error leaves uncommitted, is part of the contract under test. Each
+test starts from empty tables.
+"""
+
+import os
+import pathlib
+
+from pyramid.paster import get_appsettings
+import pytest
+from sqlalchemy import text
+import webtest
+
+import lambda_registry
+from lambda_registry.migrate import upgrade
+from lambda_registry.models import get_engine
+
+from .support import ALICE, BOB, STATIC_TOKENS
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# The production override would point every test app at another database.
+os.environ.pop("LAMBDA_REGISTRY_DATABASE_URL", None)
+PG_URL = os.environ.get("LAMBDA_REGISTRY_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "lambda_registry.sqlite"
+        return f"sqlite:///{path}"
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def dbengine(database_url):
+    """The schema, built by the Alembic migrations (as the console script does)."""
+    upgrade(database_url)
+    engine = get_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def clear_tables(engine):
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM lambda_instance_status_changes"))
+        connection.execute(text("DELETE FROM lambda_instances"))
+        connection.execute(text("UPDATE lambda_instance_status_counts SET records = 0"))
+
+
+def app_settings(database_url, **overrides):
+    settings = get_appsettings(str(ROOT / "development.ini"))
+    settings.update(
+        {
+            "sqlalchemy.url": database_url,
+            "lambda_registry.static_tokens": STATIC_TOKENS,
+        }
+    )
+    settings.update(overrides)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def app(dbengine, database_url):
+    return lambda_registry.main({}, **app_settings(database_url))
+
+
+@pytest.fixture
+def clean_db(dbengine):
+    clear_tables(dbengine)
+    yield dbengine
+
+
+@pytest.fixture
+def testapp(app, clean_db):
+    return webtest.TestApp(app)
+
+
+@pytest.fixture
+def alice():
+    return dict(ALICE)
+
+
+@pytest.fixture
+def bob():
+    return dict(BOB)
+
+
+@pytest.fixture
+def query(dbengine):
+    """Run SQL against the test database and return all rows."""
+
+    def run(sql, **params):
+        with dbengine.connect() as connection:
+            return connection.execute(text(sql), params).all()
+
+    return run

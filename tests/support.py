@@ -1,0 +1,55 @@
+"""Helpers the tests share: the envelope assertion and request headers."""
+
+import json
+
+ALICE_TOKEN = "test-token-alice"
+BOB_TOKEN = "test-token-bob"
+STATIC_TOKENS = f"\n{ALICE_TOKEN} alice\n{BOB_TOKEN} bob"
+
+UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
+OTHER_UUID = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
+
+
+def token_headers(token):
+    return {"Authorization": f"Token {token}"}
+
+
+ALICE = token_headers(ALICE_TOKEN)
+BOB = token_headers(BOB_TOKEN)
+
+
+def assert_envelope(response, code, description=None, error_names=None):
+    """The response is our envelope with ``code``; returns its body.
+
+    ``error_names``, when given, are the ``name`` of every entry of
+    ``errors``, in order.
+    """
+    assert response.status_int == code, response.text
+    assert response.content_type == "application/json"
+    body = json.loads(response.body)
+    assert body["status"]["code"] == code
+    if description is not None:
+        assert body["status"]["short_description"] == description
+    if code >= 400:
+        assert "data" not in body
+        assert isinstance(body["errors"], list) and body["errors"]
+        for entry in body["errors"]:
+            assert set(entry) == {"location", "name", "description"}
+        if error_names is not None:
+            assert [entry["name"] for entry in body["errors"]] == list(error_names)
+    else:
+        assert "errors" not in body
+        assert "data" in body
+    return body
+
+
+def new_instance(uuid=UUID, **fields):
+    body = {
+        "uuid": uuid,
+        "name": "My first Lambda instance",
+        "instance_info": "",
+        "status": "20",
+        "failure_message": "OK",
+    }
+    body.update(fields)
+    return body

@@ -1,0 +1,59 @@
+"""Settings: defaults, checks at start-up, the environment override."""
+
+import pytest
+from pyramid.exceptions import ConfigurationError
+
+import lambda_registry
+from lambda_registry.settings import DEFAULT_IDENTITY_URL, parse_settings
+
+from .conftest import app_settings
+
+
+def test_defaults_of_the_spec():
+    settings = parse_settings({"sqlalchemy.url": "sqlite://"}, environ={})
+    assert settings.auth is None
+    assert settings.static_tokens == ""
+    assert settings.okeanos_identity_url == DEFAULT_IDENTITY_URL
+    assert settings.okeanos_timeout == 5
+    assert settings.okeanos_cache_ttl == 300
+    assert settings.okeanos_cache_size == 10000
+    assert settings.max_page_size == 1000
+    assert settings.max_body_bytes == 65536
+
+
+def test_environment_variable_overrides_the_database():
+    settings = parse_settings(
+        {"sqlalchemy.url": "sqlite://", "lambda_registry.sqlalchemy.url": "sqlite:///ours"},
+        environ={"LAMBDA_REGISTRY_DATABASE_URL": "postgresql://db/registry"},
+    )
+    assert settings.database_url == "postgresql://db/registry"
+
+
+def test_our_own_database_url_wins_over_the_hosts():
+    settings = parse_settings(
+        {"sqlalchemy.url": "sqlite:///host", "lambda_registry.sqlalchemy.url": "sqlite:///ours"}, environ={}
+    )
+    assert settings.database_url == "sqlite:///ours"
+
+
+def test_missing_database_fails_naming_it():
+    with pytest.raises(ConfigurationError, match="sqlalchemy.url"):
+        parse_settings({}, environ={})
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("lambda_registry.max_page_size", "0"),
+        ("lambda_registry.max_page_size", "many"),
+        ("lambda_registry.max_body_bytes", "-5"),
+        ("lambda_registry.okeanos.timeout", "0"),
+        ("lambda_registry.okeanos.timeout", "nan"),
+        ("lambda_registry.okeanos.cache_ttl", "-1"),
+        ("lambda_registry.okeanos.cache_size", "zero"),
+        ("lambda_registry.okeanos.identity_url", "ftp://x"),
+    ],
+)
+def test_bad_value_fails_at_start_up_naming_the_setting(database_url, name, value):
+    with pytest.raises(ConfigurationError, match=name.replace(".", r"\.")):
+        lambda_registry.main({}, **app_settings(database_url, **{name: value}))
