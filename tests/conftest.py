@@ -6,6 +6,7 @@ what an error leaves uncommitted, is part of the contract under test. Each
 test starts from empty tables.
 """
 
+import logging
 import os
 import pathlib
 
@@ -18,7 +19,7 @@ import lambda_registry
 from lambda_registry.migrate import upgrade
 from lambda_registry.models import get_engine
 
-from .support import ALICE, BOB, STATIC_TOKENS
+from .support import ALICE, BOB, STATIC_TOKENS, TokenLeakHandler
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The production override would point every test app at another database.
@@ -98,3 +99,25 @@ def query(dbengine):
             return connection.execute(text(sql), params).all()
 
     return run
+
+
+# -- no token in any log line of the whole session ---------------------------
+# Every log record of the session, SQL statements with their parameters
+# included, goes through this handler; the run fails if one holds a token.
+LEAK_HANDLER = TokenLeakHandler()
+
+
+def pytest_sessionstart(session):
+    logging.getLogger().addHandler(LEAK_HANDLER)
+    logging.getLogger().setLevel(logging.DEBUG)
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # SQL and parameters
+
+
+def pytest_sessionfinish(session, exitstatus):
+    logging.getLogger().removeHandler(LEAK_HANDLER)
+    if LEAK_HANDLER.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        print(f"\nA TOKEN REACHED THE LOGS in {len(LEAK_HANDLER.leaks)} record(s) of: "
+              f"{sorted(set(LEAK_HANDLER.leaks))}")
+    else:
+        print(f"\nno token in {LEAK_HANDLER.records} log records of this session")

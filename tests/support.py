@@ -1,6 +1,7 @@
 """Helpers the tests share: the envelope assertion and request headers."""
 
 import json
+import logging
 
 ALICE_TOKEN = "test-token-alice"
 BOB_TOKEN = "test-token-bob"
@@ -8,6 +9,29 @@ STATIC_TOKENS = f"\n{ALICE_TOKEN} alice\n{BOB_TOKEN} bob"
 
 UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
 OTHER_UUID = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
+
+
+# Every token any test sends (the okeanos tests register theirs here too).
+SECRET_TOKENS = {ALICE_TOKEN, BOB_TOKEN}
+
+
+class TokenLeakHandler(logging.Handler):
+    """Formats every record (traceback included) and notes those holding a token."""
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        self.leaks = []
+        self.records = 0
+
+    def emit(self, record):
+        self.records += 1
+        try:
+            text = self.format(record)
+        except Exception:
+            text = repr(record.__dict__)
+        if any(token in text for token in SECRET_TOKENS):
+            self.leaks.append(record.name)
 
 
 def token_headers(token):

@@ -1,0 +1,54 @@
+"""The ``okeanos`` policy: tokens validated by the ~okeanos identity service.
+
+One policy (so one cache) per application: every request with a token
+already validated costs a keyed hash and a dictionary look-up, no remote
+call.
+"""
+
+import logging
+import math
+
+from ..responses import IDENTITY_UNAVAILABLE, error, error_entry
+from ..settings import get_settings
+from .astakos import AstakosClient, IdentityUnavailable
+from .cache import IdentityCache
+from .policy import TokenPolicy
+from .tokens import token_key
+
+log = logging.getLogger(__name__)
+
+
+def identity_unavailable(retry_after):
+    return error(
+        503,
+        IDENTITY_UNAVAILABLE,
+        [error_entry("header", "Authorization", "the token could not be checked now; retry later")],
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+class OkeanosTokenPolicy(TokenPolicy):
+    def __init__(self, client, cache):
+        super().__init__()
+        self.client = client
+        self.cache = cache
+        self._retry_after = max(1, math.ceil(client.timeout))
+
+    def owner_for_token(self, token):
+        try:
+            return self.cache.get_or_load(
+                token_key(token),
+                lambda: self.client.validate(token),
+                # A follower waits for the leader's call, which ends by its timeout.
+                wait_timeout=self.client.timeout + 1,
+            )
+        except (IdentityUnavailable, TimeoutError) as exc:
+            log.warning("~okeanos identity service unavailable: %s", exc)
+            raise identity_unavailable(self._retry_after) from None
+
+
+def factory(registry):
+    settings = get_settings(registry)
+    client = AstakosClient(settings.okeanos_identity_url, settings.okeanos_timeout)
+    cache = IdentityCache(settings.okeanos_cache_ttl, settings.okeanos_cache_size)
+    return OkeanosTokenPolicy(client, cache)
