@@ -13,8 +13,12 @@ from pyramid.exceptions import ConfigurationError
 PREFIX = "lambda_registry."
 DEFAULT_IDENTITY_URL = "https://accounts.okeanos.grnet.gr/identity/v2.0"
 
-# Overrides the database setting in production deployments.
+# Environment variables that override settings in deployments.
 DATABASE_URL_VARIABLE = "LAMBDA_REGISTRY_DATABASE_URL"
+ENVIRONMENT_OVERRIDES = {
+    # A fake or staging identity service for trials of production.ini.
+    "LAMBDA_REGISTRY_IDENTITY_URL": "okeanos.identity_url",
+}
 
 
 def _positive_int(name, value):
@@ -111,6 +115,10 @@ def database_url(settings, environ=os.environ):
 
 
 def parse_settings(settings, environ=os.environ):
+    settings = dict(settings)
+    for variable, name in ENVIRONMENT_OVERRIDES.items():
+        if environ.get(variable):
+            settings[PREFIX + name] = environ[variable]
     values = {}
     for name, (default, parser) in SETTINGS.items():
         raw = settings.get(PREFIX + name, default)

@@ -29,6 +29,13 @@ def test_environment_variable_overrides_the_database():
     assert settings.database_url == "postgresql://db/registry"
 
 
+def test_environment_variable_overrides_the_identity_url():
+    settings = parse_settings(
+        {"sqlalchemy.url": "sqlite://"}, environ={"LAMBDA_REGISTRY_IDENTITY_URL": "http://127.0.0.1:8100/identity/v2.0/"}
+    )
+    assert settings.okeanos_identity_url == "http://127.0.0.1:8100/identity/v2.0"
+
+
 def test_our_own_database_url_wins_over_the_hosts():
     settings = parse_settings(
         {"sqlalchemy.url": "sqlite:///host", "lambda_registry.sqlalchemy.url": "sqlite:///ours"}, environ={}
