@@ -1,7 +1,12 @@
 """Helpers the tests share: the envelope assertion and request headers."""
 
+import contextlib
+import http.client
 import json
 import logging
+import threading
+
+import waitress.server
 
 ALICE_TOKEN = "test-token-alice"
 BOB_TOKEN = "test-token-bob"
@@ -77,3 +82,34 @@ def new_instance(uuid=UUID, **fields):
     }
     body.update(fields)
     return body
+
+
+@contextlib.contextmanager
+def served(app, threads=8):
+    """``app`` on a real waitress server on a free loopback port: (host, port)."""
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield server.effective_host, server.effective_port
+    finally:
+        server.close()
+        thread.join(timeout=5)
+
+
+def call(address, method, path, token=None, body=None, timeout=30):
+    """One HTTP request on a new connection: (status, headers, parsed JSON body)."""
+    connection = http.client.HTTPConnection(*address, timeout=timeout)
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Token {token}"
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["Content-Type"] = "application/json"
+    try:
+        connection.request(method, path, body=payload, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), json.loads(response.read())
+    finally:
+        connection.close()

@@ -1,15 +1,12 @@
 """The okeanos policy against a fake Astakos over real HTTP on loopback."""
 
 import concurrent.futures
-import http.client
-import json
 import logging
 import socket
 import threading
 import time
 
 import pytest
-import waitress.server
 import webtest
 
 import lambda_registry
@@ -17,7 +14,16 @@ from lambda_registry.auth.cache import IdentityCache
 
 from .conftest import app_settings
 from .fake_astakos import FakeAstakos
-from .support import SECRET_TOKENS, TokenLeakHandler, UUID, assert_envelope, new_instance, token_headers
+from .support import (
+    SECRET_TOKENS,
+    UUID,
+    TokenLeakHandler,
+    assert_envelope,
+    call,
+    new_instance,
+    served,
+    token_headers,
+)
 
 TIMEOUT = 1.0
 UNAVAILABLE = "The ~okeanos identity service is unavailable."
@@ -175,32 +181,17 @@ def test_cache_keys_are_not_tokens(database_url, fake):
 
 
 @pytest.fixture
-def served(database_url, clean_db, fake):
+def live(database_url, clean_db, fake):
     """The okeanos app on real waitress, 16 threads."""
-    app = okeanos_app(database_url, fake.url)
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=16)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield server.effective_host, server.effective_port
-    server.close()
-    thread.join(timeout=5)
+    with served(okeanos_app(database_url, fake.url), threads=16) as address:
+        yield address
 
 
-def http_get(address, path, token):
-    connection = http.client.HTTPConnection(*address, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Token {token}"})
-        response = connection.getresponse()
-        return response.status, json.loads(response.read())
-    finally:
-        connection.close()
-
-
-def test_sixteen_concurrent_requests_with_a_new_token_make_one_call(served, fake):
+def test_sixteen_concurrent_requests_with_a_new_token_make_one_call(live, fake):
     fake.delay = 0.5  # long enough for all 16 to arrive while the first call is under way
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda _: http_get(served, "/api/lambda_instances/", CAROL_TOKEN), range(16)))
-    assert [status for status, _ in answers] == [200] * 16
+        answers = list(pool.map(lambda _: call(live, "GET", "/api/lambda_instances/", CAROL_TOKEN), range(16)))
+    assert [status for status, _, _ in answers] == [200] * 16
     assert fake.calls[CAROL_TOKEN] == 1
 
 

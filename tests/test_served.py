@@ -5,30 +5,22 @@ import http.client
 import json
 import subprocess
 import sys
-import threading
 
 import pytest
 from sqlalchemy import create_engine, text
-import waitress.server
 
 import lambda_registry
 
 from .conftest import ROOT, app_settings
-from .support import ALICE_TOKEN
+from .support import ALICE_TOKEN, served
 
 SEED_UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
 
 
 @pytest.fixture
 def server(database_url, clean_db):
-    """The app on a real waitress server on a free loopback port."""
-    app = lambda_registry.main({}, **app_settings(database_url))
-    served = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    yield served.effective_host, served.effective_port
-    served.close()
-    thread.join(timeout=5)
+    with served(lambda_registry.main({}, **app_settings(database_url)), threads=4) as address:
+        yield address
 
 
 def raw_request(address, method, path, headers, body=None):

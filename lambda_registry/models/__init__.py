@@ -1,5 +1,8 @@
 """Storage: one engine per application, a session per request joined to its transaction."""
 
+import logging
+
+from pyramid_retry import IBeforeRetry
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
@@ -14,6 +17,8 @@ from .meta import Base  # noqa: F401
 # never fails on a lock taken by another writer in between.
 WRITES = "lambda_registry_writes"
 WRITE_METHODS = frozenset(["POST", "PUT", "PATCH", "DELETE"])
+
+log = logging.getLogger(__name__)
 
 
 def normalise_url(url):
@@ -54,7 +59,13 @@ def get_engine(database_url, db_timeout=5.0):
         _prepare_sqlite(engine, db_timeout * 1000)
         return engine
     if url.get_backend_name() == "postgresql":
-        options["connect_args"] = {"connect_timeout": max(1, int(round(db_timeout)))}
+        milliseconds = int(db_timeout * 1000)
+        options["connect_args"] = {
+            "connect_timeout": max(1, int(round(db_timeout))),
+            # A row lock held elsewhere (a stuck writer) or a runaway query
+            # ends in an error, hence a 503, instead of a request that hangs.
+            "options": f"-c lock_timeout={milliseconds} -c statement_timeout={4 * milliseconds}",
+        }
         options["pool_timeout"] = db_timeout
     return create_engine(url, **options)
 
@@ -82,6 +93,13 @@ def _request_dbsession(request):
     )
 
 
+def log_retry(event):
+    # zope.sqlalchemy marks PostgreSQL's class 40 errors (serialization
+    # failure, deadlock) retryable; pyramid_retry then runs the request again
+    # on a fresh transaction, and answers our 503 when attempts run out.
+    log.info("retrying %s %s after %s", event.request.method, event.request.path, type(event.exception).__name__)
+
+
 def includeme(config):
     settings = get_settings(config.registry)
     # pyramid_tm gives request.tm: the host's transaction manager when we are
@@ -89,6 +107,7 @@ def includeme(config):
     # or abort together.
     config.include("pyramid_tm")
     config.include("pyramid_retry")
+    config.add_subscriber(log_retry, IBeforeRetry)
     engine = get_engine(settings.database_url, settings.db_timeout)
     config.registry.lambda_registry_engine = engine
     config.registry.lambda_registry_dbsession_factory = get_session_factory(engine)

@@ -1,0 +1,116 @@
+"""Concurrent writers against a live waitress server, on SQLite and PostgreSQL:
+the database decides, every accepted write is stored once, nothing else is."""
+
+import collections
+import concurrent.futures
+import logging
+
+import pytest
+
+import lambda_registry
+
+from .conftest import app_settings
+from .support import ALICE_TOKEN, BOB_TOKEN, UUID, call, new_instance, served
+
+WRITE_THREADS = 20
+
+
+@pytest.fixture
+def live(database_url, clean_db):
+    with served(lambda_registry.main({}, **app_settings(database_url)), threads=WRITE_THREADS) as address:
+        yield address
+
+
+@pytest.fixture
+def retries(caplog):
+    """How many requests pyramid_retry ran again (the app logs each)."""
+    caplog.set_level(logging.INFO, logger="lambda_registry.models")
+    return lambda: sum("retrying" in record.getMessage() for record in caplog.records)
+
+
+def in_parallel(function, arguments, workers=WRITE_THREADS):
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(function, arguments))
+
+
+def test_concurrent_creates_of_one_uuid_store_exactly_one(live, query, retries):
+    answers = in_parallel(
+        lambda n: call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(name=f"attempt {n}")),
+        range(20),
+    )
+    statuses = collections.Counter(status for status, _, _ in answers)
+    assert statuses == {202: 1, 409: 19}, statuses
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 1
+    assert query("SELECT count(*) FROM lambda_instance_status_changes")[0][0] == 1
+    (winner,) = [body for status, _, body in answers if status == 202]
+    stored_name = query("SELECT name FROM lambda_instances")[0][0]
+    assert stored_name.startswith("attempt ")
+    _, _, count = call(live, "GET", "/api/lambda_instances/count")
+    assert count["data"]["created"] == "1"
+    print(f"\n[races] 20 concurrent creates: {dict(statuses)}, rows 1, retries {retries()}")
+
+
+def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, query, retries):
+    call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(status="2"))
+    codes = [str(code) for code in range(24) if code != 6]
+    updates = [(codes[n % len(codes)], f"update {n}") for n in range(40)]
+    answers = in_parallel(
+        lambda update: call(
+            live, "POST", f"/api/lambda_instances/{UUID}/status/", ALICE_TOKEN,
+            {"status": update[0], "failure_message": update[1]},
+        ),
+        updates,
+    )
+    assert [status for status, _, _ in answers] == [202] * len(updates)
+    _, _, details = call(live, "GET", f"/api/lambda_instances/{UUID}", ALICE_TOKEN)
+    record = details["data"][0]
+    history = [(entry["status"], entry["failure_message"]) for entry in record["history"]]
+    # Every update carried its own message: each one is a real change, stored once.
+    assert len(history) == 1 + len(updates)
+    assert sorted(history[1:]) == sorted(updates)
+    # The record's status is the one committed last.
+    assert (record["status"], record["failure_message"]) == history[-1]
+    # The counters moved the record from status to status: it is counted once.
+    counts = dict(query("SELECT status, records FROM lambda_instance_status_counts WHERE records <> 0"))
+    assert counts == {int(record["status"]): 1}
+    print(f"\n[races] 40 concurrent updates: all 202, history {len(history)}, retries {retries()}")
+
+
+def test_concurrent_deletes_destroy_once(live, query):
+    call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance())
+    answers = in_parallel(lambda _: call(live, "DELETE", f"/api/lambda_instances/{UUID}", ALICE_TOKEN), range(10))
+    assert collections.Counter(status for status, _, _ in answers) == {202: 1, 404: 9}
+    assert query("SELECT count(*) FROM lambda_instance_status_changes WHERE status = 6")[0][0] == 1
+
+
+LIFECYCLE = ["10", "12", "14", "16", "18", "20", "22", "0"]
+
+
+def lifecycle(live, token, uuid):
+    """A service VM's whole life of one cluster; the statuses it was answered."""
+    statuses = [call(live, "POST", "/api/lambda_instances/", token, new_instance(uuid=uuid, status="2"))[0]]
+    for code in LIFECYCLE:
+        statuses.append(call(live, "POST", f"/api/lambda_instances/{uuid}/status/", token, {"status": code})[0])
+    statuses.append(call(live, "DELETE", f"/api/lambda_instances/{uuid}/", token)[0])
+    return statuses
+
+
+def test_stress_lifecycles_every_accepted_write_is_stored_once(live, query, retries):
+    threads, per_thread = 8, 6
+    jobs = [
+        (ALICE_TOKEN if n % 2 else BOB_TOKEN, f"{n:08x}-0000-4000-8000-{m:012x}")
+        for n in range(threads)
+        for m in range(per_thread)
+    ]
+    answers = in_parallel(lambda job: lifecycle(live, *job), jobs, workers=threads)
+    operations = sum(len(statuses) for statuses in answers)
+    assert all(statuses == [202] * (2 + len(LIFECYCLE)) for statuses in answers), answers
+    records = len(jobs)
+    assert query("SELECT count(*), count(DISTINCT owner || uuid) FROM lambda_instances")[0] == (records, records)
+    assert query("SELECT count(*) FROM lambda_instances WHERE status <> 6")[0][0] == 0
+    per_record = query("SELECT instance_id, count(*) FROM lambda_instance_status_changes GROUP BY instance_id")
+    assert sorted(n for _, n in per_record) == [2 + len(LIFECYCLE)] * records
+    _, _, count = call(live, "GET", "/api/lambda_instances/count")
+    assert count["data"] == {"count": "0", "running": "0", "created": str(records), "failed": "0"}
+    print(f"\n[races] stress: {threads} threads x {per_thread} lifecycles, {operations} operations, "
+          f"{records} rows, retries {retries()}")
