@@ -8,6 +8,8 @@ import re
 
 from pyramid.config import Configurator
 
+from .wsgi import DeclaredBodyLimit
+
 
 def includeme(config):
     config.include(".settings")
@@ -50,4 +52,5 @@ def main(global_config, **settings):
 
         config.add_notfound_view(http_exception_view)
         config.set_security_policy(config.registry.lambda_registry_policy)
-    return config.make_wsgi_app()
+    limit = config.registry.lambda_registry_settings.max_body_bytes
+    return DeclaredBodyLimit(config.make_wsgi_app(), limit)

@@ -8,7 +8,9 @@ aborts the transaction of any request that fails.
 
 import json
 import logging
+import re
 
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException, exception_response
 from pyramid.response import Response
 from sqlalchemy import exc as sa_exc
@@ -112,6 +114,10 @@ def database_unavailable():
     )
 
 
+def body_too_large(limit):
+    return error(413, None, [error_entry("body", "", f"the body must be at most {limit} bytes")])
+
+
 def is_database_unavailable(exc):
     """True for errors that mean the database cannot be reached right now."""
     if isinstance(exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)):
@@ -139,6 +145,10 @@ def http_exception_view(exc, request):
     return error(exc.code, None, [problem], headers=headers)
 
 
+def undecodable_url_view(exc, request):
+    return error(400, None, [error_entry("url", "", "the URL is not valid UTF-8")])
+
+
 def unexpected_exception_view(exc, request):
     """Anything else: a 503 when the database is unreachable, else a quiet 500."""
     if is_database_unavailable(exc):
@@ -148,9 +158,31 @@ def unexpected_exception_view(exc, request):
     return error(500, None, [error_entry("url", "", "the request could not be handled; it was logged")])
 
 
+class RawPathPredicate:
+    """Pyramid's ``path_info`` predicate on the raw PATH_INFO.
+
+    Pyramid's own decodes the path first, and fails on a URL that is not
+    UTF-8: that error would then never reach our error views.
+    """
+
+    def __init__(self, pattern, config):
+        self.pattern = pattern
+        self.regex = re.compile(pattern)
+
+    def text(self):
+        return f"lambda_registry_path = {self.pattern}"
+
+    phash = text
+
+    def __call__(self, context, request):
+        return self.regex.match(request.environ.get("PATH_INFO", "")) is not None
+
+
 def includeme(config):
+    config.add_view_predicate("lambda_registry_path", RawPathPredicate)
     # Only on our own URLs: a host application's errors stay the host's.
-    path_info = config.registry.lambda_registry_path_info
-    config.add_exception_view(http_exception_view, context=HTTPException, path_info=path_info)
-    config.add_exception_view(unexpected_exception_view, context=Exception, path_info=path_info)
-    config.add_notfound_view(http_exception_view, path_info=path_info)
+    ours = {"lambda_registry_path": config.registry.lambda_registry_path_info}
+    config.add_exception_view(http_exception_view, context=HTTPException, **ours)
+    config.add_exception_view(undecodable_url_view, context=URLDecodeError, **ours)
+    config.add_exception_view(unexpected_exception_view, context=Exception, **ours)
+    config.add_notfound_view(http_exception_view, **ours)

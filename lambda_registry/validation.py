@@ -6,24 +6,20 @@ of them); a body too large to read is a 413 at once.
 
 import colander
 
-from .responses import error, error_entry
+from .responses import body_too_large
 from .schemas import loads, normalise_uuid
 from .settings import get_settings
-
-
-def _too_large(limit):
-    return error(413, None, [error_entry("body", "", f"the body must be at most {limit} bytes")])
 
 
 def read_body(request):
     """The raw body, refusing more than ``max_body_bytes`` before reading it all."""
     limit = get_settings(request.registry).max_body_bytes
     if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit)
+        raise body_too_large(limit)
     # Chunked bodies have no Content-Length: read one byte past the limit.
     body = request.body_file.read(limit + 1)
     if len(body) > limit:
-        raise _too_large(limit)
+        raise body_too_large(limit)
     return body
 
 
@@ -85,8 +81,13 @@ def query_validator(schema_name):
     def validate_query(request, **kwargs):
         schema = request.registry.lambda_registry_query_schemas[schema_name]
         query = {}
+        try:
+            parameters = request.GET
+        except UnicodeDecodeError:
+            request.errors.add("querystring", "", "the query string is not valid UTF-8")
+            return
         for name in (child.name for child in schema.children):
-            values = request.GET.getall(name)
+            values = parameters.getall(name)
             if len(values) > 1:
                 request.errors.add("querystring", name, "must be given once")
             elif values:

@@ -4,6 +4,7 @@ import contextlib
 import http.client
 import json
 import logging
+import socket
 import threading
 
 import waitress.server
@@ -113,3 +114,10 @@ def call(address, method, path, token=None, body=None, timeout=30):
         return response.status, dict(response.getheaders()), json.loads(response.read())
     finally:
         connection.close()
+
+
+def free_port():
+    """A loopback port nobody listens on (for servers to start, or to be refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -2,7 +2,6 @@
 
 import concurrent.futures
 import logging
-import socket
 import threading
 import time
 
@@ -20,6 +19,7 @@ from .support import (
     TokenLeakHandler,
     assert_envelope,
     call,
+    free_port,
     new_instance,
     served,
     token_headers,
@@ -195,12 +195,6 @@ def test_sixteen_concurrent_requests_with_a_new_token_make_one_call(live, fake):
     assert fake.calls[CAROL_TOKEN] == 1
 
 
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("mode", ["slow", "500", "502", "503", "garbage", "drop", "refused", "bad request"])
 def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
     identity_url = fake.url
@@ -213,7 +207,7 @@ def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
     elif mode == "drop":
         fake.drop = True
     elif mode == "refused":
-        identity_url = f"http://127.0.0.1:{closed_port()}/identity/v2.0"
+        identity_url = f"http://127.0.0.1:{free_port()}/identity/v2.0"
     elif mode == "bad request":
         fake.fail_status = 400
     app = webtest.TestApp(okeanos_app(database_url, identity_url))

@@ -1,0 +1,92 @@
+"""Two waitress processes (pserve) serving one PostgreSQL database."""
+
+import collections
+import concurrent.futures
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .conftest import PG_URL, ROOT
+from .support import ALICE_TOKEN, BOB_TOKEN, call, free_port, new_instance
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
+
+
+def write_ini(folder, port):
+    ini = (ROOT / "development.ini").read_text()
+    ini = ini.replace("sqlite:///%(here)s/lambda_registry.sqlite", PG_URL.replace("%", "%%"))
+    ini = ini.replace("    dev-token-alice alice\n    dev-token-bob bob", f"    {ALICE_TOKEN} alice\n    {BOB_TOKEN} bob")
+    ini = ini.replace("listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}\nthreads = 8")
+    path = folder / f"process-{port}.ini"
+    path.write_text(ini)
+    return path
+
+
+@pytest.fixture
+def two_processes(tmp_path, clean_db, database_url):
+    if database_url != PG_URL:
+        pytest.skip("the scale-out test runs on PostgreSQL")
+    processes, addresses = [], []
+    for _ in range(2):
+        port = free_port()
+        ini = write_ini(tmp_path, port)
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "pyramid.scripts.pserve", str(ini)],
+                stdout=subprocess.DEVNULL,
+                stderr=open(tmp_path / f"{port}.log", "w"),
+            )
+        )
+        addresses.append(("127.0.0.1", port))
+    deadline = time.monotonic() + 60
+    for address in addresses:
+        while True:
+            try:
+                if call(address, "GET", "/__lbheartbeat__", timeout=2)[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "pserve did not start"
+            time.sleep(0.2)
+    yield addresses
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_two_processes_store_every_accepted_write_exactly_once(two_processes, query):
+    uuids = [f"00000000-0000-4000-8000-{n:012x}" for n in range(40)]
+
+    def create(job):
+        n, uuid = job
+        token = ALICE_TOKEN if n % 2 else BOB_TOKEN
+        # Every uuid is created twice, once through each process, at once.
+        return uuid, token, call(two_processes[n % 2], "POST", "/api/lambda_instances/", token, new_instance(uuid=uuid, status="2"))[0]
+
+    jobs = [(n, uuid) for uuid in uuids for n in (0, 1)]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        created = list(pool.map(create, jobs))
+    accepted = [(uuid, token) for uuid, token, status in created if status == 202]
+    assert collections.Counter(status for _, _, status in created) == {202: 80}  # two owners per uuid
+    assert len(set(accepted)) == 80
+
+    def update(job):
+        n, (uuid, token) = job
+        path = f"/api/lambda_instances/{uuid}/status/"
+        return [call(two_processes[(n + k) % 2], "POST", path, token, {"status": code})[0] for k, code in enumerate(["10", "20", "0"])]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        updated = list(pool.map(update, enumerate(accepted)))
+    assert all(statuses == [202, 202, 202] for statuses in updated)
+
+    # Duplicates through either process are refused by the database.
+    status, _, _ = call(two_processes[0], "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(uuid=uuids[1]))
+    assert status == 409
+
+    assert query("SELECT count(*), count(DISTINCT owner || uuid) FROM lambda_instances")[0] == (80, 80)
+    assert query("SELECT count(*) FROM lambda_instance_status_changes")[0][0] == 80 * 4
+    for address in two_processes:
+        _, _, count = call(address, "GET", "/api/lambda_instances/count")
+        assert count["data"] == {"count": "80", "running": "80", "created": "80", "failed": "0"}
