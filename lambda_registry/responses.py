@@ -13,6 +13,7 @@ import re
 from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException, exception_response
 from pyramid.response import Response
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import exc as sa_exc
 
 log = logging.getLogger(__name__)
@@ -149,10 +150,31 @@ def undecodable_url_view(exc, request):
     return error(400, None, [error_entry("url", "", "the URL is not valid UTF-8")])
 
 
+def _mark_if_transient(exc, request):
+    """Let pyramid_retry run the request again after a deadlock or a
+    serialization failure.
+
+    zope.sqlalchemy knows these errors are transient, and pyramid_tm would
+    tag them so, but only after its commit veto: our error views answer 503,
+    the veto aborts first, and the error would never be retried. So the tag
+    is set here, while the transaction that can tell is still open.
+    """
+    try:
+        transient = request.tm.get().isRetryableError(exc)
+    except Exception:  # no transaction (any more): nothing to retry
+        return
+    if transient:
+        mark_error_retryable(exc)
+
+
 def unexpected_exception_view(exc, request):
     """Anything else: a 503 when the database is unreachable, else a quiet 500."""
     if is_database_unavailable(exc):
-        log.warning("database unavailable: %s", type(exc).__name__)
+        _mark_if_transient(exc, request)
+        # The SQLSTATE tells operators which (lock timeout, deadlock, ...);
+        # the message itself may quote parameters, so it is left out.
+        sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+        log.warning("database unavailable: %s (SQLSTATE %s)", type(exc).__name__, sqlstate)
         return database_unavailable()
     log.error("unexpected error on %s %s", request.method, request.path, exc_info=exc)
     return error(500, None, [error_entry("url", "", "the request could not be handled; it was logged")])

@@ -14,8 +14,12 @@ from .settings import get_settings
 def read_body(request):
     """The raw body, refusing more than ``max_body_bytes`` before reading it all."""
     limit = get_settings(request.registry).max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise body_too_large(limit)
+    if request.content_length is not None:
+        if request.content_length > limit:
+            raise body_too_large(limit)
+        # request.body rewinds a body made seekable (pyramid_retry does so,
+        # to give each attempt the whole body again).
+        return request.body
     # Chunked bodies have no Content-Length: read one byte past the limit.
     body = request.body_file.read(limit + 1)
     if len(body) > limit:
