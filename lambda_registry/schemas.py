@@ -16,9 +16,10 @@ from .statuses import ALL_CODES, CODE_BY_TEXT
 NAME_MAX = 100
 FAILURE_MESSAGE_MAX = 1000
 INSTANCE_INFO_MAX_BYTES = 16 * 1024
-UUID_PATTERN = re.compile(
-    r"^[0-9a-f]{8}(-?)[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}$", re.IGNORECASE
-)
+# Hyphenated 8-4-4-4-12, or 32 hex digits; no backreferences, so that the
+# same pattern serves JSON Schema validators (Rust's regex has none).
+UUID_PATTERN_TEXT = "^({h}{{8}}-{h}{{4}}-{h}{{4}}-{h}{{4}}-{h}{{12}}|{h}{{32}})$".format(h="[0-9a-fA-F]")
+UUID_PATTERN = re.compile(UUID_PATTERN_TEXT)
 # Newlines and tabs are allowed in a failure message (stack traces, logs).
 MESSAGE_WHITESPACE = frozenset("\n\r\t")
 
@@ -51,7 +52,8 @@ def quoted(value, limit=40):
 
 def normalise_uuid(value):
     """The lower-case hyphenated form of a uuid given in any accepted form, or None."""
-    if not isinstance(value, str) or not UUID_PATTERN.match(value):
+    # fullmatch: "$" alone would let a trailing newline through.
+    if not isinstance(value, str) or not UUID_PATTERN.fullmatch(value):
         return None
     digits = value.replace("-", "").lower()
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
@@ -70,6 +72,13 @@ class StrictType(colander.SchemaType):
 
 
 class Uuid(StrictType):
+    def json_schema(self, node):
+        return {
+            "type": "string",
+            "pattern": UUID_PATTERN_TEXT,
+            "description": "a UUID, any case, with or without hyphens",
+        }
+
     def parse(self, node, cstruct):
         uuid = normalise_uuid(cstruct)
         if uuid is None:
@@ -78,6 +87,16 @@ class Uuid(StrictType):
 
 
 class Name(StrictType):
+    def json_schema(self, node):
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": NAME_MAX,
+            # Some character that is not white space, and no control characters.
+            "pattern": r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
+            "description": f"1 to {NAME_MAX} characters once trimmed; no control characters",
+        }
+
     def parse(self, node, cstruct):
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "must be a string")
@@ -92,6 +111,15 @@ class Name(StrictType):
 
 
 class FailureMessage(StrictType):
+    def json_schema(self, node):
+        return {
+            "type": "string",
+            "maxLength": FAILURE_MESSAGE_MAX,
+            "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",
+            "default": "",
+            "description": "newlines and tabs allowed, no other control characters",
+        }
+
     def parse(self, node, cstruct):
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "must be a string")
@@ -107,6 +135,16 @@ class FailureMessage(StrictType):
 class StatusCode(StrictType):
     """A status code as a string ("20") or an integer (20); gives the integer."""
 
+    def json_schema(self, node):
+        codes = sorted(ALL_CODES)
+        return {
+            "anyOf": [
+                {"type": "string", "enum": [str(code) for code in codes]},
+                {"type": "integer", "enum": codes},
+            ],
+            "description": 'a status code, "20" (or 20)',
+        }
+
     def parse(self, node, cstruct):
         if isinstance(cstruct, bool) or not isinstance(cstruct, (str, int)):
             raise colander.Invalid(node, 'must be a status code string such as "20"')
@@ -118,6 +156,16 @@ class StatusCode(StrictType):
 
 class InstanceInfo(StrictType):
     """A JSON object, or a string holding one; "" means {}. Gives its compact encoding."""
+
+    def json_schema(self, node):
+        return {
+            "anyOf": [
+                {"type": "object"},
+                {"type": "string", "contentMediaType": "application/json", "contentSchema": {"type": "object"}},
+            ],
+            "description": f'a JSON object, or a string holding one ("" means {{}}); '
+            f"at most {INSTANCE_INFO_MAX_BYTES} bytes once encoded",
+        }
 
     def deserialize(self, node, cstruct):
         # null is neither an object nor a string holding one.
@@ -173,6 +221,13 @@ class QueryInteger(colander.SchemaType):
         self.minimum = minimum
         self.maximum = maximum
 
+    def json_schema(self, node):
+        schema = {"type": "integer", "minimum": self.minimum}
+        maximum = self.maximum(node) if callable(self.maximum) else self.maximum
+        if maximum is not None:
+            schema["maximum"] = maximum
+        return schema
+
     def serialize(self, node, appstruct):
         return appstruct
 
@@ -192,13 +247,21 @@ class QueryInteger(colander.SchemaType):
 class StatusFilter(colander.SchemaType):
     """A comma-separated list of status codes: ``0,20``; gives a sorted list of integers."""
 
+    def json_schema(self, node):
+        code = "(" + "|".join(sorted(CODE_BY_TEXT, key=int)) + ")"
+        return {
+            "type": "string",
+            "pattern": rf"^ *{code} *(, *{code} *)*$",
+            "description": "status codes separated by commas, e.g. 0,20",
+        }
+
     def serialize(self, node, appstruct):
         return appstruct
 
     def deserialize(self, node, cstruct):
         if cstruct is colander.null:
             return colander.null
-        parts = [part.strip() for part in cstruct.split(",")] if isinstance(cstruct, str) else []
+        parts = [part.strip(" ") for part in cstruct.split(",")] if isinstance(cstruct, str) else []
         if not parts or not all(parts):
             raise colander.Invalid(node, "must be a comma-separated list of status codes")
         unknown = [part for part in parts if part not in CODE_BY_TEXT]
@@ -217,3 +280,16 @@ class ListQuery(colander.MappingSchema):
 
 class CountQuery(colander.MappingSchema):
     status = colander.SchemaNode(StatusFilter(), missing=None)
+
+
+def json_schema(node):
+    """The JSON Schema of a colander node: the types above describe themselves."""
+    if isinstance(node.typ, colander.Mapping):
+        return {
+            "type": "object",
+            "properties": {child.name: json_schema(child) for child in node.children},
+            "required": [child.name for child in node.children if child.required],
+            # Unknown fields are refused (validation.body_validator).
+            "additionalProperties": False,
+        }
+    return node.typ.json_schema(node)

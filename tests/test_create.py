@@ -93,6 +93,8 @@ def test_instance_info_up_to_16_kib_encoded(testapp, alice):
         ({"uuid": "24b8a635-8d71-4016-b8f5-c4a14348ed8"}, ["uuid"]),
         ({"uuid": "{24b8a635-8d71-4016-b8f5-c4a14348ed8f}"}, ["uuid"]),
         ({"uuid": 42}, ["uuid"]),
+        ({"uuid": UUID + "\n"}, ["uuid"]),
+        ({"uuid": UUID.replace("-", "", 2)}, ["uuid"]),
         ({"name": ""}, ["name"]),
         ({"name": "   "}, ["name"]),
         ({"name": "x" * 101}, ["name"]),
