@@ -20,6 +20,8 @@ requires = [
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
+    "schemathesis>=4.0,<5",
+    "openapi-spec-validator>=0.7",
 ]
 
 setup(

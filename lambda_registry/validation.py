@@ -75,6 +75,7 @@ def body_validator(schema):
         if fields is not None and not request.errors:
             request.validated.update(fields)
 
+    validate_body.body_schema = schema  # for the OpenAPI document
     return validate_body
 
 
@@ -100,6 +101,7 @@ def query_validator(schema_name):
         if fields is not None:
             request.validated.update(fields)
 
+    validate_query.query_schema_name = schema_name  # for the OpenAPI document
     return validate_query
 
 

@@ -67,6 +67,9 @@ def require_owner(request, **kwargs):
     request.validated["owner"] = owner
 
 
+require_owner.requires_token = True  # for the OpenAPI document
+
+
 def includeme(config):
     name = get_settings(config.registry).auth
     config.registry.lambda_registry_policy = None if name is None else load_policy(config, name)

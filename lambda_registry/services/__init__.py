@@ -36,10 +36,15 @@ class RegistryService(cornice.Service):
         raise error(request.errors.status, None, errors)
 
 
-def includeme(config):
-    config.include("cornice")
-    from . import health, instances
+def all_services():
+    """Every service, in the order their routes must be tried."""
+    from . import health, instances, openapi
 
     # Order matters: ".../count" must be tried before ".../{uuid}".
-    for service in health.SERVICES + instances.SERVICES:
+    return health.SERVICES + openapi.SERVICES + instances.SERVICES
+
+
+def includeme(config):
+    config.include("cornice")
+    for service in all_services():
         config.add_cornice_service(service)

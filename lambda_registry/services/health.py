@@ -2,6 +2,7 @@
 
 from sqlalchemy import text
 
+from ..openapi import answers
 from ..responses import database_unavailable, is_database_unavailable, success
 from . import RegistryService
 
@@ -10,12 +11,14 @@ heartbeat = RegistryService("heartbeat", "/__heartbeat__")
 
 
 @lbheartbeat.get()
+@answers(200, "OK.", {"type": "object", "maxProperties": 0})
 def get_lbheartbeat(request):
     # Touches nothing: the process answers, that is all it says.
     return success(200, "OK.", {})
 
 
 @heartbeat.get()
+@answers(200, "OK.", {"type": "object", "required": ["database"], "properties": {"database": {"const": "ok"}}})
 def get_heartbeat(request):
     engine = request.registry.lambda_registry_engine
     try:

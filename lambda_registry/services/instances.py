@@ -4,6 +4,7 @@ from urllib.parse import urlencode
 
 from .. import store
 from ..auth import require_owner
+from ..openapi import answers
 from ..representation import counts_json, history_json, instance_json
 from ..responses import (
     ALREADY_CREATED,
@@ -57,6 +58,7 @@ def _owned_instance(request, for_update=False):
 
 
 @instances.post(content_type=JSON, validators=(require_owner, body_validator(CreateInstance())))
+@answers(202, CREATED, {"$ref": "#/components/schemas/Accepted"}, conflicts=True, location=True)
 def create_instance(request):
     fields = request.validated
     created = store.create_instance(
@@ -74,6 +76,7 @@ def create_instance(request):
     return _accepted(CREATED, fields["uuid"], headers={"Location": location})
 
 
+@answers(202, UPDATED, {"$ref": "#/components/schemas/Accepted"}, conflicts=True)
 def update_status(request):
     found = _owned_instance(request, for_update=True)
     if found.status == DESTROYED:
@@ -93,6 +96,7 @@ instance_status.add_view("POST", update_status, content_type=JSON, validators=UP
 
 
 @instance.delete(validators=(require_owner, uuid_in_path))
+@answers(202, DESTROY_ACCEPTED, {"$ref": "#/components/schemas/Accepted"})
 def destroy_instance(request):
     found = _owned_instance(request, for_update=True)
     if found.status == DESTROYED:
@@ -103,6 +107,7 @@ def destroy_instance(request):
 
 
 @instance.get(validators=(require_owner, uuid_in_path))
+@answers(200, DETAILS, {"type": "array", "minItems": 1, "maxItems": 1, "items": {"$ref": "#/components/schemas/RecordWithHistory"}})
 def get_instance(request):
     found = _owned_instance(request)
     record = instance_json(found)
@@ -136,6 +141,7 @@ def _pagination(request, total, limit, offset):
 
 
 @instances.get(validators=(require_owner, query_validator("list")))
+@answers(200, LISTED, {"type": "array", "items": {"$ref": "#/components/schemas/Record"}}, pagination=True)
 def list_instances(request):
     dbsession = request.lambda_registry_dbsession
     owner = request.validated["owner"]
@@ -155,6 +161,7 @@ def list_instances(request):
 
 
 @count.get(validators=(query_validator("count"),))
+@answers(200, COUNTED, {"$ref": "#/components/schemas/Counts"})
 def count_instances(request):
     counts = store.public_counts(request.lambda_registry_dbsession, request.validated["status"])
     return success(200, COUNTED, counts_json(counts))

@@ -1,0 +1,279 @@
+"""The OpenAPI 3.1 document of the API, generated from what serves it.
+
+Paths and methods come from our Cornice services and the routes Pyramid
+really matched (so a host's ``route_prefix`` shows); request bodies and
+query parameters from the colander schemas the validators use; each view
+says what it answers with ``@answers``. The envelopes are written here once
+and held to the real answers by the tests (and by Schemathesis).
+"""
+
+from pyramid.interfaces import IRoutesMapper
+
+from .schemas import json_schema
+from .statuses import STATUS_NAMES
+
+SLASH = "{slash:/?}"
+TOKEN = "Token"
+ERROR_DESCRIPTIONS = {
+    400: "A field or query parameter is wrong; each is named in `errors`.",
+    401: "No `Authorization: Token …` header, a malformed one, or a refused token.",
+    404: "No record of the caller's with this uuid (another user's answers the same).",
+    409: "Conflicts with the record's state (see the short description).",
+    413: "The body is larger than `lambda_registry.max_body_bytes`.",
+    415: "The body is not sent as `application/json`.",
+    500: "An unexpected fault; nothing internal is said.",
+    503: "The database or the ~okeanos identity service cannot be reached now; see `Retry-After`.",
+}
+
+
+class Answer:
+    """What a view answers on success, for the document."""
+
+    def __init__(self, code, description, data, conflicts=False, location=False, pagination=False, raw=False):
+        self.code = code
+        self.description = description
+        self.data = data
+        self.conflicts = conflicts
+        self.location = location
+        self.pagination = pagination
+        self.raw = raw
+
+
+def answers(code, description, data, **options):
+    """Decorator: the success answer of a view (``Answer``'s options)."""
+
+    def mark(view):
+        view.openapi_answer = Answer(code, description, data, **options)
+        return view
+
+    return mark
+
+
+def _ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+STATUS_CODE_STRINGS = [str(code) for code in sorted(STATUS_NAMES)]
+
+COMPONENTS = {
+    "ErrorEntry": {
+        "type": "object",
+        "required": ["location", "name", "description"],
+        "properties": {
+            "location": {"type": "string", "enum": ["body", "querystring", "url", "header", "path", "method", "cookies"]},
+            "name": {"type": "string"},
+            "description": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "Record": {
+        "type": "object",
+        "required": ["uuid", "name", "instance_info", "status", "status_name", "failure_message", "created_at", "updated_at"],
+        "properties": {
+            "uuid": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+            "name": {"type": "string"},
+            "instance_info": {"type": "object"},
+            "status": {"type": "string", "enum": STATUS_CODE_STRINGS},
+            "status_name": {"type": "string", "enum": [STATUS_NAMES[code] for code in sorted(STATUS_NAMES)]},
+            "failure_message": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+        "additionalProperties": False,
+    },
+    "HistoryEntry": {
+        "type": "object",
+        "required": ["status", "status_name", "failure_message", "at"],
+        "properties": {
+            "status": {"type": "string", "enum": STATUS_CODE_STRINGS},
+            "status_name": {"type": "string"},
+            "failure_message": {"type": "string"},
+            "at": {"type": "string", "format": "date-time"},
+        },
+        "additionalProperties": False,
+    },
+    "RecordWithHistory": {
+        "allOf": [_ref("Record")],
+        "type": "object",
+        "required": ["history"],
+        "properties": {"history": {"type": "array", "items": _ref("HistoryEntry")}},
+    },
+    "Pagination": {
+        "type": "object",
+        "required": ["count", "limit", "offset", "next", "previous"],
+        "properties": {
+            "count": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 0},
+            "offset": {"type": "integer", "minimum": 0},
+            "next": {"type": ["string", "null"]},
+            "previous": {"type": ["string", "null"]},
+        },
+        "additionalProperties": False,
+    },
+    "Accepted": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1,
+        "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}, "additionalProperties": False},
+    },
+    "Counts": {
+        "type": "object",
+        "required": ["count", "running", "created", "failed"],
+        "properties": {key: {"type": "string", "pattern": "^[0-9]+$"} for key in ["count", "running", "created", "failed"]},
+        "additionalProperties": False,
+    },
+}
+
+EXAMPLES = {
+    ("lambda_registry.instances", "POST"): {
+        "uuid": "24b8a635-8d71-4016-b8f5-c4a14348ed8f",
+        "name": "My first Lambda instance",
+        "instance_info": "",
+        "status": "20",
+        "failure_message": "OK",
+    },
+    ("lambda_registry.instance", "POST"): {"status": "20", "failure_message": "OK"},
+    ("lambda_registry.instance_status", "POST"): {"status": "21", "failure_message": "SSH connection timed out."},
+}
+
+
+def _status(code):
+    return {
+        "type": "object",
+        "required": ["short_description", "code"],
+        "properties": {"short_description": {"type": "string"}, "code": {"const": code}},
+        "additionalProperties": False,
+    }
+
+
+def _error_response(code):
+    schema = {
+        "type": "object",
+        "required": ["status", "errors"],
+        "properties": {"status": _status(code), "errors": {"type": "array", "minItems": 1, "items": _ref("ErrorEntry")}},
+        "additionalProperties": False,
+    }
+    response = {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+    if code == 401:
+        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string", "const": TOKEN}, "required": True}}
+    if code == 503:
+        response["headers"] = {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": True}}
+    return response
+
+
+def _success_response(answer):
+    if answer.raw:
+        return {"description": answer.description, "content": {"application/json": {"schema": answer.data}}}
+    properties = {"status": _status(answer.code), "data": answer.data}
+    if answer.pagination:
+        properties["pagination"] = _ref("Pagination")
+    schema = {
+        "type": "object",
+        "required": ["status", "data"],
+        "properties": properties,
+        "additionalProperties": False,
+    }
+    response = {
+        "description": answer.description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if answer.location:
+        response["headers"] = {"Location": {"schema": {"type": "string"}, "required": True}}
+    return response
+
+
+def _operation(service, method, view, args, registry, path_variant):
+    answer = view.openapi_answer
+    validators = args.get("validators", ())
+    requires_token = any(getattr(v, "requires_token", False) for v in validators)
+    body_schema = next((v.body_schema for v in validators if hasattr(v, "body_schema")), None)
+    query_name = next((v.query_schema_name for v in validators if hasattr(v, "query_schema_name")), None)
+    touches_database = not answer.raw and service.name != "lambda_registry.lbheartbeat"
+
+    operation = {
+        "operationId": f"{method.lower()}_{service.name.split('.', 1)[1]}{path_variant}",
+        "summary": answer.description,
+        "security": [{TOKEN: []}] if requires_token else [],
+        "responses": {str(answer.code): _success_response(answer)},
+    }
+    parameters = []
+    if "{uuid}" in service.path:
+        parameters.append(
+            {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[^/]+$"},
+             "description": "the record's uuid, any case, with or without hyphens"}
+        )
+    if query_name is not None:
+        query_schema = json_schema(registry.lambda_registry_query_schemas[query_name])
+        for name, schema in query_schema["properties"].items():
+            parameters.append({"name": name, "in": "query", "required": False, "schema": schema})
+    if parameters:
+        operation["parameters"] = parameters
+    errors = [500]
+    if body_schema is not None:
+        example = EXAMPLES.get((service.name, method))
+        content = {"schema": json_schema(body_schema)}
+        if example is not None:
+            content["example"] = example
+        operation["requestBody"] = {"required": True, "content": {"application/json": content}}
+        errors += [400, 413, 415]
+    elif query_name is not None:
+        errors.append(400)
+    if requires_token:
+        errors.append(401)
+    if "{uuid}" in service.path:
+        errors.append(404)
+    if answer.conflicts:
+        errors.append(409)
+    if touches_database or requires_token:
+        errors.append(503)
+    for code in sorted(errors):
+        operation["responses"][str(code)] = _error_response(code)
+    return operation
+
+
+def build_document(registry):
+    from .services import all_services
+
+    mapper = registry.getUtility(IRoutesMapper)
+    paths = {}
+    for service in all_services():
+        route = mapper.get_route(service.name)
+        # Pyramid keeps a prefixed pattern without its leading slash.
+        base = "/" + route.pattern.replace(SLASH, "").lstrip("/")
+        for variant, path in (("", base), ("_slash", base + "/")):
+            item = paths.setdefault(path, {})
+            for method, view, args in service.definitions:
+                if method == "HEAD":  # answered wherever GET is, as HTTP says
+                    continue
+                item[method.lower()] = _operation(service, method, view, args, registry, variant)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "lambda_registry",
+            "version": "1",
+            "description": "The central registry of ~okeanos Lambda instances. Every answer except "
+            "this document is the JSON envelope `{status: {short_description, code}, data | errors}`; "
+            "unknown body fields are refused (400).",
+        },
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": COMPONENTS,
+            "securitySchemes": {
+                TOKEN: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "`Token <token>`: the user's ~okeanos token (the word Token in any case).",
+                }
+            },
+        },
+    }
+
+
+def document(registry):
+    """The document, built on first use and kept: it changes only with the code."""
+    built = getattr(registry, "lambda_registry_openapi", None)
+    if built is None:
+        built = registry.lambda_registry_openapi = build_document(registry)
+    return built
