@@ -78,12 +78,15 @@ SETTINGS = {
     "max_page_size": ("1000", _positive_int),
     "max_body_bytes": ("65536", _positive_int),
     "db_timeout": ("5", _positive_float),
+    # A host's own session (the name of a request attribute), to share its
+    # connection and transaction instead of opening ours.
+    "dbsession": (None, _optional_text),
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class RegistrySettings:
-    database_url: str
+    database_url: str | None
     auth: str | None
     static_tokens: str
     okeanos_identity_url: str
@@ -93,9 +96,10 @@ class RegistrySettings:
     max_page_size: int
     max_body_bytes: int
     db_timeout: float
+    dbsession: str | None
 
 
-def database_url(settings, environ=os.environ):
+def database_url(settings, environ=os.environ, required=True):
     """The database of our tables.
 
     The environment variable wins (production); then ``lambda_registry.sqlalchemy.url``
@@ -107,6 +111,8 @@ def database_url(settings, environ=os.environ):
         or settings.get("sqlalchemy.url")
     )
     if not url or not str(url).strip():
+        if not required:
+            return None
         raise ConfigurationError(
             "sqlalchemy.url is not set: lambda_registry needs a database "
             "(or set LAMBDA_REGISTRY_DATABASE_URL)"
@@ -123,7 +129,9 @@ def parse_settings(settings, environ=os.environ):
     for name, (default, parser) in SETTINGS.items():
         raw = settings.get(PREFIX + name, default)
         values[name.replace(".", "_")] = None if raw is None else parser(PREFIX + name, raw)
-    return RegistrySettings(database_url=database_url(settings, environ), **values)
+    # With the host's session, the host's database is ours: no URL needed.
+    url = database_url(settings, environ, required=values["dbsession"] is None)
+    return RegistrySettings(database_url=url, **values)
 
 
 def includeme(config):

@@ -19,6 +19,7 @@ def test_defaults_of_the_spec():
     assert settings.okeanos_cache_size == 10000
     assert settings.max_page_size == 1000
     assert settings.max_body_bytes == 65536
+    assert settings.dbsession is None
 
 
 def test_environment_variable_overrides_the_database():

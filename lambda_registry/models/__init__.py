@@ -93,6 +93,15 @@ def _request_dbsession(request):
     )
 
 
+def _host_dbsession(name):
+    def host_dbsession(request):
+        # The host's session is already joined to request.tm: our writes and
+        # the host's are then one database transaction.
+        return getattr(request, name)
+
+    return host_dbsession
+
+
 def log_retry(event):
     # zope.sqlalchemy marks PostgreSQL's class 40 errors (serialization
     # failure, deadlock) retryable; pyramid_retry then runs the request again
@@ -108,6 +117,11 @@ def includeme(config):
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     config.add_subscriber(log_retry, IBeforeRetry)
+    if settings.dbsession is not None:
+        config.add_request_method(
+            _host_dbsession(settings.dbsession), "lambda_registry_dbsession", reify=True
+        )
+        return
     engine = get_engine(settings.database_url, settings.db_timeout)
     config.registry.lambda_registry_engine = engine
     config.registry.lambda_registry_dbsession_factory = get_session_factory(engine)

@@ -20,10 +20,8 @@ def get_lbheartbeat(request):
 @heartbeat.get()
 @answers(200, "OK.", {"type": "object", "required": ["database"], "properties": {"database": {"const": "ok"}}})
 def get_heartbeat(request):
-    engine = request.registry.lambda_registry_engine
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        request.lambda_registry_dbsession.execute(text("SELECT 1"))
     except Exception as exc:
         if is_database_unavailable(exc):
             raise database_unavailable()
