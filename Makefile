@@ -5,15 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: serve test install clean
+.PHONY: serve serve-portal test install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip "setuptools<82" wheel
 
-# Reinstalled whenever setup.py changes.
-$(VENV)/.installed: setup.py | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[test]"
+# Reinstalled whenever a setup.py changes; the example portal too (its tests
+# import it, and `pserve examples/portal/development.ini` serves it).
+$(VENV)/.installed: setup.py examples/portal/setup.py | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[test]" -e examples/portal
 	touch $@
 
 install: $(VENV)/.installed
@@ -22,8 +23,12 @@ serve: install
 	$(BIN)/initialize_lambda_registry_db development.ini
 	$(BIN)/pserve development.ini
 
+serve-portal: install
+	$(BIN)/initialize_lambda_registry_db examples/portal/development.ini
+	$(BIN)/pserve examples/portal/development.ini
+
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) *.egg-info lambda_registry.sqlite*
+	rm -rf $(VENV) *.egg-info examples/portal/*.egg-info lambda_registry.sqlite* examples/portal/portal.sqlite*

@@ -1,0 +1,141 @@
+"""An example portal: its own login, pages, errors and data, and
+lambda_registry included under a prefix.
+
+Who the registry's owner is comes from the portal's own security policy
+(a cookie session), because ``lambda_registry.auth`` is not set.
+"""
+
+import html
+import logging
+
+from pyramid.config import Configurator
+from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.security import forget, remember
+from pyramid.session import SignedCookieSessionFactory
+
+from .models import AuditEntry, Base, create_portal_tables
+from .security import PortalSecurityPolicy
+
+log = logging.getLogger(__name__)
+
+
+class PortalRoot:
+    """The portal's own root: its pages can tell they got it."""
+
+    name = "portal-root"
+
+    def __init__(self, request):
+        self.request = request
+
+
+def parse_users(text):
+    pairs = (line.split() for line in text.splitlines() if line.strip())
+    return {user: password for user, password in pairs}
+
+
+def page(title, body, status=200):
+    return Response(
+        f"<!doctype html><title>{html.escape(title)}</title><h1>{html.escape(title)}</h1>{body}",
+        status=status,
+        content_type="text/html",
+    )
+
+
+def home(request):
+    user = request.authenticated_userid
+    if user is None:
+        return HTTPFound(request.route_url("login"))
+    # The page shows the user's instances as the registry's API gives them.
+    prefix = request.registry.settings["portal.registry_prefix"]
+    sub = Request.blank(prefix + "/api/lambda_instances/", headers={"Cookie": request.headers.get("Cookie", "")})
+    answer = request.invoke_subrequest(sub, use_tweens=True)
+    listed = answer.json if answer.status_int == 200 else {"data": []}
+    rows = "".join(
+        f"<tr><td>{html.escape(r['uuid'])}</td><td>{html.escape(r['name'])}</td>"
+        f"<td>{html.escape(r['status_name'])}</td></tr>"
+        for r in listed["data"]
+    )
+    return page(
+        f"Lambda instances of {user}",
+        f"<p>context: {html.escape(request.context.name)}; the registry answered {answer.status_int}</p>"
+        f"<table><tr><th>uuid</th><th>name</th><th>status</th></tr>{rows}</table>"
+        f"<form method=post action='{request.route_url('logout')}'><button>Sign out</button></form>",
+    )
+
+
+def login(request):
+    if request.method == "POST":
+        user, password = request.POST.get("user", ""), request.POST.get("password", "")
+        if request.registry.portal_users.get(user) == password and password:
+            headers = remember(request, user)
+            return HTTPSeeOther(request.route_url("home"), headers=headers)
+        return page("Sign in", "<p>Wrong user or password.</p>" + LOGIN_FORM, status=403)
+    return page("Sign in", LOGIN_FORM)
+
+
+LOGIN_FORM = (
+    "<form method=post><input name=user placeholder=user> "
+    "<input name=password type=password placeholder=password> <button>Sign in</button></form>"
+)
+
+
+def logout(request):
+    return HTTPSeeOther(request.route_url("login"), headers=forget(request))
+
+
+def audit_then_maybe_fail(request):
+    """Writes the portal's audit entry and a registry record in one transaction;
+    with ?fail=1 it then fails, and neither may remain."""
+    from lambda_registry import store
+    from lambda_registry.statuses import CODE_BY_TEXT
+
+    user = request.authenticated_userid or "anonymous"
+    request.portal_dbsession.add(AuditEntry(user=user, action="imported an instance"))
+    store.create_instance(
+        request.lambda_registry_dbsession,
+        owner=user,
+        uuid=request.params["uuid"],
+        name="imported by the portal",
+        instance_info="{}",
+        status=CODE_BY_TEXT["2"],
+        failure_message="",
+    )
+    if request.params.get("fail"):
+        raise RuntimeError("the portal failed after writing")
+    return page("Imported", "<p>done</p>")
+
+
+def portal_not_found(request):
+    return page("Portal: no such page", "<p>The portal has no page here.</p>", status=404)
+
+
+def portal_error(exc, request):
+    log.error("portal error on %s", request.path, exc_info=exc)
+    return page("Portal: something went wrong", "<p>Sorry.</p>", status=500)
+
+
+def main(global_config, **settings):
+    with Configurator(settings=settings, root_factory=PortalRoot) as config:
+        config.registry.portal_users = parse_users(settings.get("portal.users", ""))
+        config.set_session_factory(SignedCookieSessionFactory(settings["portal.session_secret"]))
+        config.set_security_policy(PortalSecurityPolicy())
+        config.include("pyramid_tm")
+        config.include(".models")
+        config.add_route("home", "/")
+        config.add_route("login", "/login")
+        config.add_route("logout", "/logout")
+        config.add_route("audit", "/audit-import")
+        config.add_view(home, route_name="home")
+        config.add_view(login, route_name="login")
+        config.add_view(logout, route_name="logout", request_method="POST")
+        config.add_view(audit_then_maybe_fail, route_name="audit", request_method="POST")
+        config.add_notfound_view(portal_not_found)
+        config.add_exception_view(portal_error, context=Exception)
+        # The registry, with every setting from this ini's lambda_registry.* names.
+        config.include("lambda_registry", route_prefix=settings["portal.registry_prefix"])
+    return config.make_wsgi_app()
+
+
+__all__ = ["main", "AuditEntry", "Base", "create_portal_tables"]

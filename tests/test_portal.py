@@ -1,0 +1,141 @@
+"""lambda_registry included in a host portal (examples/portal): the host keeps
+its routes, root factory, security policy and error pages; its session says
+who the owner is; its writes and ours commit or abort together."""
+
+from pyramid.paster import get_appsettings
+import pytest
+import webtest
+
+import lambda_portal
+
+from .conftest import ROOT, clear_tables
+from .support import ALICE, ALICE_TOKEN, STATIC_TOKENS, UUID, assert_envelope, new_instance
+
+PORTAL_INI = ROOT / "examples" / "portal" / "development.ini"
+API = "/registry/api/lambda_instances/"
+
+
+def portal_app(database_url, **overrides):
+    settings = get_appsettings(str(PORTAL_INI))
+    settings["sqlalchemy.url"] = database_url
+    settings.update(overrides)
+    return webtest.TestApp(lambda_portal.main({}, **settings))
+
+
+@pytest.fixture
+def portal(database_url, clean_db):
+    app = portal_app(database_url)  # creates portal_audit
+    clear_tables(clean_db)
+    return app
+
+
+def sign_in(portal, user="alice"):
+    portal.post("/login", {"user": user, "password": f"{user}-password"}, status=303)
+
+
+def test_host_pages_root_factory_and_login_are_the_hosts(portal):
+    assert portal.get("/", status=302).location.endswith("/login")
+    assert "Sign in" in portal.get("/login").text
+    sign_in(portal)
+    home = portal.get("/")
+    assert home.content_type == "text/html"
+    assert "context: portal-root" in home.text
+
+
+def test_unknown_url_under_our_prefix_is_our_envelope_elsewhere_the_hosts_page(portal):
+    assert_envelope(portal.get("/registry/api/nothing", status=404), 404, "Not found.")
+    assert_envelope(portal.get("/registry/__heartbeat__/extra", status=404), 404)
+    elsewhere = portal.get("/nothing-here", status=404)
+    assert elsewhere.content_type == "text/html" and "Portal: no such page" in elsewhere.text
+    # Not under the prefix, our URL shapes are the host's too.
+    assert "Portal: no such page" in portal.get("/api/lambda_instances/", status=404).text
+
+
+def test_the_hosts_session_is_the_owner(portal, query):
+    assert_envelope(portal.get(API, status=401), 401)
+    sign_in(portal)
+    portal.post_json(API, new_instance(), status=202)
+    assert [tuple(r) for r in query("SELECT owner, uuid FROM lambda_instances")] == [("alice", UUID)]
+    # The host's page lists the user's instances through the API.
+    assert UUID in portal.get("/").text
+
+
+def test_one_users_page_does_not_show_anothers_instances(portal, database_url):
+    sign_in(portal, "alice")
+    portal.post_json(API, new_instance(), status=202)
+    bob = portal_app(database_url)
+    sign_in(bob, "bob")
+    assert UUID not in bob.get("/").text
+    assert bob.get(API).json["data"] == []
+
+
+def test_host_writes_and_ours_commit_together(portal, query):
+    sign_in(portal)
+    portal.post("/audit-import", {"uuid": UUID}, status=200)
+    assert query("SELECT count(*) FROM portal_audit")[0][0] == 1
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 1
+    assert portal.get("/registry/api/lambda_instances/count").json["data"]["created"] == "1"
+
+
+def test_a_host_view_that_writes_through_our_models_then_fails_leaves_nothing(portal, query):
+    sign_in(portal)
+    failed = portal.post("/audit-import", {"uuid": UUID, "fail": "1"}, status=500)
+    # The host's own error page, not our envelope: the URL is the host's.
+    assert failed.content_type == "text/html" and "Portal: something went wrong" in failed.text
+    assert query("SELECT count(*) FROM portal_audit")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instance_status_changes")[0][0] == 0
+    assert query("SELECT sum(records) FROM lambda_instance_status_counts")[0][0] == 0
+
+
+def test_settings_come_from_the_hosts_ini(portal):
+    sign_in(portal)
+    parameters = portal.get("/registry/api/openapi.json").json["paths"][API]["get"]["parameters"]
+    assert next(p for p in parameters if p["name"] == "limit")["schema"]["maximum"] == 100
+    assert_envelope(portal.get(API + "?limit=101", status=400), 400, error_names=["limit"])
+    portal.get(API + "?limit=100", status=200)
+
+
+def test_our_policy_setting_beside_the_hosts_policy_serves_our_routes_only(database_url, clean_db):
+    """Combined on purpose: the token policy for the registry's URLs, the
+    host's session for the host's pages; neither replaces the other."""
+    portal = portal_app(
+        database_url, **{"lambda_registry.auth": "static", "lambda_registry.static_tokens": STATIC_TOKENS}
+    )
+    sign_in(portal, "bob")
+    # The host's session does not open our routes any more ...
+    assert_envelope(portal.get(API, status=401), 401)
+    # ... a token does, and it decides the owner ...
+    portal.post_json(API, new_instance(), headers=ALICE, status=202)
+    assert [r["uuid"] for r in portal.get(API, headers=ALICE).json["data"]] == [UUID]
+    # ... and the host's pages still know bob by his session.
+    assert "Lambda instances of bob" in portal.get("/", status=200).text
+
+
+def test_token_in_host_session_mode_is_not_a_login(portal):
+    # Without lambda_registry.auth the host decides: a registry token means nothing to it.
+    assert_envelope(portal.get(API, headers={"Authorization": f"Token {ALICE_TOKEN}"}, status=401), 401)
+
+
+@pytest.fixture
+def portal_own_session(database_url, clean_db):
+    """The portal with the registry on its own session, joined to the host's request.tm."""
+    app = portal_app(database_url, **{"lambda_registry.dbsession": ""})
+    clear_tables(clean_db)
+    return app
+
+
+def test_on_its_own_session_a_failing_host_view_still_leaves_nothing(portal_own_session, query):
+    sign_in(portal_own_session)
+    portal_own_session.post("/audit-import", {"uuid": UUID, "fail": "1"}, status=500)
+    assert query("SELECT count(*) FROM portal_audit")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
+
+
+def test_on_its_own_session_both_writes_commit_on_postgresql(portal_own_session, database_url, query):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two connections writing in one request: SQLite allows one writer, share the session there")
+    sign_in(portal_own_session)
+    portal_own_session.post("/audit-import", {"uuid": UUID}, status=200)
+    assert query("SELECT count(*) FROM portal_audit")[0][0] == 1
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 1
