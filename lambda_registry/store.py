@@ -4,24 +4,37 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from zope.sqlalchemy import mark_changed
 
-from .models import LambdaInstance, StatusChange, StatusCount, utcnow
+from .models import LambdaInstance, OwnerStatusCount, StatusChange, StatusCount, utcnow
 from .statuses import ACTIVE_CODES, FAILED_CODES, RUNNING
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def _bump_counts(dbsession, changes):
-    """Apply {status: delta} to the counters, in status order so that two
-    writers never lock the same two counter rows in opposite orders."""
-    for status in sorted(changes):
-        delta = changes[status]
-        if delta:
-            dbsession.execute(
-                update(StatusCount)
-                .where(StatusCount.status == status)
-                .values(records=StatusCount.records + delta)
-                .execution_options(synchronize_session=False)
+def _bump_counts(dbsession, owner, changes):
+    """Apply {status: delta} to the public counters and to the owner's.
+
+    Always in the same order (public rows, then the owner's, each by
+    status), so that two writers never lock two counter rows in opposite
+    orders.
+    """
+    changes = {status: delta for status, delta in sorted(changes.items()) if delta}
+    for status, delta in changes.items():
+        dbsession.execute(
+            update(StatusCount)
+            .where(StatusCount.status == status)
+            .values(records=StatusCount.records + delta)
+            .execution_options(synchronize_session=False)
+        )
+    insert = _INSERTS[dbsession.get_bind().dialect.name]
+    for status, delta in changes.items():
+        # The owner's first record of a status creates its counter row.
+        statement = insert(OwnerStatusCount).values(owner=owner, status=status, records=delta)
+        dbsession.execute(
+            statement.on_conflict_do_update(
+                index_elements=["owner", "status"],
+                set_={"records": OwnerStatusCount.records + delta},
             )
+        )
 
 
 def create_instance(dbsession, owner, uuid, name, instance_info, status, failure_message):
@@ -52,7 +65,7 @@ def create_instance(dbsession, owner, uuid, name, instance_info, status, failure
     dbsession.add(
         StatusChange(instance_id=new_id, status=status, failure_message=failure_message, at=now)
     )
-    _bump_counts(dbsession, {status: +1})
+    _bump_counts(dbsession, owner, {status: +1})
     mark_changed(dbsession)
     return True
 
@@ -78,7 +91,7 @@ def change_status(dbsession, instance, status, failure_message):
         return False
     now = utcnow()
     if instance.status != status:
-        _bump_counts(dbsession, {instance.status: -1, status: +1})
+        _bump_counts(dbsession, instance.owner, {instance.status: -1, status: +1})
     instance.status = status
     instance.failure_message = failure_message
     instance.updated_at = now
@@ -103,10 +116,11 @@ def list_instances(dbsession, owner, statuses, limit, offset):
 
 
 def count_owned(dbsession, owner, statuses):
-    query = select(func.count()).select_from(LambdaInstance).where(LambdaInstance.owner == owner)
+    """The owner's total, from the owner's counters (no scan of the records)."""
+    query = select(func.coalesce(func.sum(OwnerStatusCount.records), 0)).where(OwnerStatusCount.owner == owner)
     if statuses is not None:
-        query = query.where(LambdaInstance.status.in_(statuses))
-    return dbsession.execute(query).scalar_one()
+        query = query.where(OwnerStatusCount.status.in_(statuses))
+    return int(dbsession.execute(query).scalar_one())
 
 
 def history_of(dbsession, instance):

@@ -53,6 +53,7 @@ def clear_tables(engine):
         connection.execute(text("DELETE FROM lambda_instance_status_changes"))
         connection.execute(text("DELETE FROM lambda_instances"))
         connection.execute(text("UPDATE lambda_instance_status_counts SET records = 0"))
+        connection.execute(text("DELETE FROM lambda_instance_owner_counts"))
 
 
 def app_settings(database_url, **overrides):
@@ -124,3 +125,23 @@ def pytest_sessionfinish(session, exitstatus):
               f"{sorted(set(LEAK_HANDLER.leaks))}")
     else:
         print(f"\nno token in {LEAK_HANDLER.records} log records of this session")
+
+
+@pytest.fixture
+def counters_agree(query):
+    """Assert that both kinds of counters equal a count of the records themselves."""
+
+    def check():
+        records = {(owner, status): n for owner, status, n in query(
+            "SELECT owner, status, count(*) FROM lambda_instances GROUP BY owner, status")}
+        owners = {(owner, status): n for owner, status, n in query(
+            "SELECT owner, status, records FROM lambda_instance_owner_counts WHERE records <> 0")}
+        public = {status: n for status, n in query(
+            "SELECT status, records FROM lambda_instance_status_counts WHERE records <> 0")}
+        by_status = {}
+        for (_, status), n in records.items():
+            by_status[status] = by_status.get(status, 0) + n
+        assert owners == records
+        assert public == by_status
+
+    return check

@@ -86,6 +86,7 @@ def test_a_host_view_that_writes_through_our_models_then_fails_leaves_nothing(po
     assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
     assert query("SELECT count(*) FROM lambda_instance_status_changes")[0][0] == 0
     assert query("SELECT sum(records) FROM lambda_instance_status_counts")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instance_owner_counts WHERE records <> 0")[0][0] == 0
 
 
 def test_settings_come_from_the_hosts_ini(portal):

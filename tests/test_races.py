@@ -33,7 +33,7 @@ def in_parallel(function, arguments, workers=WRITE_THREADS):
         return list(pool.map(function, arguments))
 
 
-def test_concurrent_creates_of_one_uuid_store_exactly_one(live, query, retries):
+def test_concurrent_creates_of_one_uuid_store_exactly_one(live, query, retries, counters_agree):
     answers = in_parallel(
         lambda n: call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(name=f"attempt {n}")),
         range(20),
@@ -47,10 +47,11 @@ def test_concurrent_creates_of_one_uuid_store_exactly_one(live, query, retries):
     assert stored_name.startswith("attempt ")
     _, _, count = call(live, "GET", "/api/lambda_instances/count")
     assert count["data"]["created"] == "1"
+    counters_agree()
     print(f"\n[races] 20 concurrent creates: {dict(statuses)}, rows 1, retries {retries()}")
 
 
-def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, query, retries):
+def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, query, retries, counters_agree):
     call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(status="2"))
     codes = [str(code) for code in range(24) if code != 6]
     updates = [(codes[n % len(codes)], f"update {n}") for n in range(40)]
@@ -73,6 +74,7 @@ def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, 
     # The counters moved the record from status to status: it is counted once.
     counts = dict(query("SELECT status, records FROM lambda_instance_status_counts WHERE records <> 0"))
     assert counts == {int(record["status"]): 1}
+    counters_agree()
     print(f"\n[races] 40 concurrent updates: all 202, history {len(history)}, retries {retries()}")
 
 
@@ -95,7 +97,7 @@ def lifecycle(live, token, uuid):
     return statuses
 
 
-def test_stress_lifecycles_every_accepted_write_is_stored_once(live, query, retries):
+def test_stress_lifecycles_every_accepted_write_is_stored_once(live, query, retries, counters_agree):
     threads, per_thread = 8, 6
     jobs = [
         (ALICE_TOKEN if n % 2 else BOB_TOKEN, f"{n:08x}-0000-4000-8000-{m:012x}")
@@ -112,5 +114,6 @@ def test_stress_lifecycles_every_accepted_write_is_stored_once(live, query, retr
     assert sorted(n for _, n in per_record) == [2 + len(LIFECYCLE)] * records
     _, _, count = call(live, "GET", "/api/lambda_instances/count")
     assert count["data"] == {"count": "0", "running": "0", "created": str(records), "failed": "0"}
+    counters_agree()
     print(f"\n[races] stress: {threads} threads x {per_thread} lifecycles, {operations} operations, "
           f"{records} rows, retries {retries()}")

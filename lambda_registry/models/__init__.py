@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 import zope.sqlalchemy
 
 from ..settings import get_settings
-from .instance import LambdaInstance, StatusChange, StatusCount, utcnow  # noqa: F401
+from .instance import LambdaInstance, OwnerStatusCount, StatusChange, StatusCount, utcnow  # noqa: F401
 from .meta import Base  # noqa: F401
 
 # Execution option naming a session that will write: on SQLite its

@@ -86,3 +86,17 @@ class StatusCount(Base):
 
     status: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class OwnerStatusCount(Base):
+    """How many records of one owner have each status, kept like ``StatusCount``.
+
+    The list's pagination gives the owner's total: summing at most 24 rows
+    keeps that flat for an owner with a million records.
+    """
+
+    __tablename__ = "lambda_instance_owner_counts"
+
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
