@@ -2,9 +2,9 @@
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from zope.sqlalchemy import mark_changed
 
 from .models import LambdaInstance, OwnerStatusCount, StatusChange, StatusCount, utcnow
+from .models.transactions import changed
 from .statuses import ACTIVE_CODES, FAILED_CODES, RUNNING
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
@@ -66,7 +66,7 @@ def create_instance(dbsession, owner, uuid, name, instance_info, status, failure
         StatusChange(instance_id=new_id, status=status, failure_message=failure_message, at=now)
     )
     _bump_counts(dbsession, owner, {status: +1})
-    mark_changed(dbsession)
+    changed(dbsession)
     return True
 
 
@@ -98,7 +98,7 @@ def change_status(dbsession, instance, status, failure_message):
     dbsession.add(
         StatusChange(instance_id=instance.id, status=status, failure_message=failure_message, at=now)
     )
-    mark_changed(dbsession)
+    changed(dbsession)
     return True
 
 

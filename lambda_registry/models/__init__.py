@@ -6,11 +6,11 @@ from pyramid_retry import IBeforeRetry
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
-import zope.sqlalchemy
 
 from ..settings import get_settings
 from .instance import LambdaInstance, OwnerStatusCount, StatusChange, StatusCount, utcnow  # noqa: F401
 from .meta import Base  # noqa: F401
+from .transactions import TRANSACTION_MANAGER, register_once
 
 # Execution option naming a session that will write: on SQLite its
 # transaction starts with BEGIN IMMEDIATE, so that a read followed by a write
@@ -50,6 +50,14 @@ def _prepare_sqlite(engine, busy_timeout_ms):
             connection.exec_driver_sql("BEGIN")
 
 
+def _writing(engine):
+    """The engine with the WRITES option, made once: each call makes a new one."""
+    writing = engine.__dict__.get("_lambda_registry_writing")
+    if writing is None:
+        writing = engine._lambda_registry_writing = engine.execution_options(**{WRITES: True})
+    return writing
+
+
 def get_engine(database_url, db_timeout=5.0):
     url = normalise_url(database_url)
     options = {"pool_pre_ping": True, "future": True}
@@ -71,16 +79,17 @@ def get_engine(database_url, db_timeout=5.0):
 
 
 def get_session_factory(engine):
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    register_once(factory)
+    return factory
 
 
 def get_tm_session(session_factory, transaction_manager, writes=False, request=None):
     """A session whose commit and rollback follow ``transaction_manager``."""
     bind = session_factory.kw["bind"]
     if writes:
-        bind = bind.execution_options(**{WRITES: True})
-    dbsession = session_factory(bind=bind)
-    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+        bind = _writing(bind)
+    dbsession = session_factory(bind=bind, info={TRANSACTION_MANAGER: transaction_manager})
     if request is not None:
         request.add_finished_callback(lambda request: dbsession.close())
     return dbsession

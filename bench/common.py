@@ -1,0 +1,76 @@
+"""What bench/run.py and bench/serve.py share: building the apps, seeding."""
+
+import datetime
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+import lambda_registry
+from lambda_registry.models import LambdaInstance, OwnerStatusCount, StatusCount, get_engine
+
+from bench.baseline import Baseline
+
+TOKEN = "bench-token-0001"
+OWNER = "bench-user"
+
+
+def service_settings(database_url, auth="static", identity_url=None, owner=OWNER):
+    """Production-like: production.ini's settings, static tokens for the load."""
+    settings = {
+        "sqlalchemy.url": database_url,
+        "lambda_registry.auth": auth,
+        "lambda_registry.static_tokens": f"{TOKEN} {owner}",
+        "lambda_registry.max_page_size": "1000",
+        "retry.attempts": "3",
+        "pyramid.debug_notfound": "false",
+        "pyramid.debug_routematch": "false",
+        "pyramid.debug_authorization": "false",
+    }
+    if identity_url:
+        settings["lambda_registry.okeanos.identity_url"] = identity_url
+    return settings
+
+
+def build_app(kind, database_url, **options):
+    if kind == "service":
+        return lambda_registry.main({}, **service_settings(database_url, **options))
+    return Baseline(database_url, {TOKEN: options.get("owner", OWNER)})
+
+
+def uuid_for(group, number):
+    return f"{group:08x}-0000-4000-8000-{number:012x}"
+
+
+def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
+    """Store ``count`` records (uuids of ``group``) with one history entry each,
+    counters included, as the service would; returns their uuids."""
+    engine = get_engine(database_url, 30)
+    dialect = engine.dialect.name
+    upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    uuids = [uuid_for(group, start + n) for n in range(count)]
+    moment = datetime.datetime(2026, 1, 1)
+    with engine.begin() as connection:
+        first_id = connection.execute(select(text("coalesce(max(id), 0)")).select_from(LambdaInstance)).scalar()
+        for offset in range(0, count, chunk):
+            rows = [
+                {
+                    "owner": owner, "uuid": uuid, "name": f"seeded {uuid[-6:]}", "instance_info": '{"nodes":3}',
+                    "status": status, "failure_message": "",
+                    "created_at": moment + datetime.timedelta(microseconds=start + offset + n),
+                    "updated_at": moment,
+                }
+                for n, uuid in enumerate(uuids[offset:offset + chunk])
+            ]
+            connection.execute(insert(LambdaInstance), rows)
+        connection.execute(text(
+            "INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) "
+            "SELECT id, status, failure_message, created_at FROM lambda_instances WHERE id > :first"
+        ), {"first": first_id})
+        connection.execute(update(StatusCount).where(StatusCount.status == status).values(records=StatusCount.records + count))
+        connection.execute(
+            upsert(OwnerStatusCount).values(owner=owner, status=status, records=count).on_conflict_do_update(
+                index_elements=["owner", "status"], set_={"records": OwnerStatusCount.records + count}
+            )
+        )
+    engine.dispose()
+    return uuids

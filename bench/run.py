@@ -1,0 +1,406 @@
+"""Benchmarks of lambda_registry against a plain-WSGI baseline measured in the same run.
+
+    .venv/bin/python bench/run.py                          # SQLite (WAL), writes docs/benchmarks.md
+    .venv/bin/python bench/run.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+For each endpoint (create, update status, delete, list page, details, count):
+  * HTTP: the service and the baseline (bench/baseline.py: the same SQL, the
+    same driver, no framework) each on waitress in its own process, loaded by
+    a Python load generator (keep-alive connections, fixed duration):
+    requests/s, p50 and p99 latency;
+  * in-process: µs per request calling each WSGI app directly (no sockets).
+Rounds are interleaved (service, baseline, service, ...): medians and spread.
+Then count and a list page at 10^3 ... 10^6 records of one owner, and the
+cost of a warm-cache okeanos request against a static one.
+"""
+
+import argparse
+import contextlib
+import http.client
+import io
+import itertools
+import json
+import os
+import platform
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import psycopg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.common import OWNER, TOKEN, build_app, seed, uuid_for  # noqa: E402
+from lambda_registry.migrate import upgrade  # noqa: E402
+from tests.fake_astakos import FakeAstakos  # noqa: E402
+
+ENDPOINTS = ["create", "update", "delete", "list", "details", "count"]
+WRITES = {"create", "update", "delete"}
+GROUP = {"seed": 1, "update": 2, "delete": 3, "details": 4, "create": 5, "scale": 6}
+UPDATE_POOL = 256
+
+
+class Workload:
+    """The requests of each endpoint, endless and thread-safe (itertools.count)."""
+
+    def __init__(self, delete_uuids, details_uuid):
+        self.created = itertools.count()
+        self.updated = itertools.count()
+        self.deleted = iter(delete_uuids)
+        self.details_uuid = details_uuid
+        self.lock = threading.Lock()
+
+    def request(self, endpoint):
+        """(method, path, body or None)"""
+        if endpoint == "create":
+            uuid = uuid_for(GROUP["create"], next(self.created))
+            body = {"uuid": uuid, "name": "bench", "instance_info": '{"nodes": 3}', "status": "2", "failure_message": ""}
+            return "POST", "/api/lambda_instances/", json.dumps(body).encode()
+        if endpoint == "update":
+            n = next(self.updated)
+            uuid = uuid_for(GROUP["update"], n % UPDATE_POOL)
+            status = "10" if (n // UPDATE_POOL) % 2 == 0 else "12"  # always a real change
+            return "POST", f"/api/lambda_instances/{uuid}/status/", json.dumps({"status": status}).encode()
+        if endpoint == "delete":
+            with self.lock:
+                uuid = next(self.deleted)
+            return "DELETE", f"/api/lambda_instances/{uuid}", None
+        if endpoint == "list":
+            return "GET", "/api/lambda_instances/?limit=50", None
+        if endpoint == "details":
+            return "GET", f"/api/lambda_instances/{self.details_uuid}", None
+        return "GET", "/api/lambda_instances/count", None
+
+
+# -- databases ---------------------------------------------------------------
+
+@contextlib.contextmanager
+def databases(base_url, folder):
+    """Two fresh databases of the same kind: the service's and the baseline's."""
+    if base_url is None:
+        yield {kind: f"sqlite:///{folder}/{kind}.sqlite" for kind in ("service", "baseline")}
+        return
+    url = make_url(base_url).set(drivername="postgresql")
+    admin = url.render_as_string(hide_password=False)
+    names = {kind: f"lambda_registry_bench_{kind}_{os.getpid()}" for kind in ("service", "baseline")}
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for name in names.values():
+            connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {kind: url.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False) for kind, name in names.items()}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            for name in names.values():
+                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def prepare(url, records, delete_pool):
+    upgrade(url)
+    seed(url, OWNER, GROUP["seed"], records)
+    seed(url, OWNER, GROUP["update"], UPDATE_POOL)
+    details = seed(url, OWNER, GROUP["details"], 1)[0]
+    deletable = seed(url, OWNER, GROUP["delete"], delete_pool)
+    return Workload(deletable, details)
+
+
+# -- in-process --------------------------------------------------------------
+
+def wsgi_call(app, method, path, body):
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "6543", "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body or b""), "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "HTTP_AUTHORIZATION": f"Token {TOKEN}", "HTTP_HOST": "127.0.0.1:6543",
+    }
+    if body is not None:
+        environ["CONTENT_TYPE"] = "application/json"
+        environ["CONTENT_LENGTH"] = str(len(body))
+    status = []
+    result = app(environ, lambda s, headers, exc_info=None: status.append(s))
+    b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    return int(status[0][:3])
+
+
+def in_process_us(app, workload, endpoint, requests):
+    calls = [workload.request(endpoint) for _ in range(requests)]
+    started = time.perf_counter()
+    for method, path, body in calls:
+        code = wsgi_call(app, method, path, body)
+        if code >= 300:
+            raise RuntimeError(f"{endpoint}: {method} {path} answered {code}")
+    return (time.perf_counter() - started) / requests * 1e6
+
+
+# -- HTTP --------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(kind, url):
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "bench", "serve.py"), "--kind", kind, "--database-url", url, "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"the {kind} server did not start")
+                time.sleep(0.1)
+        yield ("127.0.0.1", port)
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def load(address, workload, endpoint, seconds, connections):
+    """Requests/s, p50 and p99 (ms), and the number of answers that were not 2xx."""
+    latencies, failures = [], [0]
+    deadline = time.monotonic() + seconds
+    headers = {"Authorization": f"Token {TOKEN}", "Content-Type": "application/json"}
+
+    def worker():
+        connection = http.client.HTTPConnection(*address, timeout=30)
+        mine = []
+        while time.monotonic() < deadline:
+            method, path, body = workload.request(endpoint)
+            started = time.perf_counter()
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status >= 300:
+                failures[0] += 1
+        connection.close()
+        latencies.extend(mine)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": latencies[len(latencies) // 2] * 1000,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1000,
+        "failures": failures[0],
+    }
+
+
+# -- auth cost -----------------------------------------------------------------
+
+def auth_cost(url, rounds, requests):
+    fake = FakeAstakos().start()
+    fake.add_user(TOKEN, OWNER)
+    apps = {
+        "static": build_app("service", url),
+        "okeanos": build_app("service", url, auth="okeanos", identity_url=fake.url),
+    }
+    times = {kind: [] for kind in apps}
+    for _ in range(rounds):
+        for kind, app in apps.items():
+            wsgi_call(app, "GET", "/api/lambda_instances/?limit=0", None)  # warm the cache
+            started = time.perf_counter()
+            for _ in range(requests):
+                wsgi_call(app, "GET", "/api/lambda_instances/?limit=0", None)
+            times[kind].append((time.perf_counter() - started) / requests * 1e6)
+    fake.stop()
+    return times, sum(fake.calls.values())
+
+
+# -- scaling -------------------------------------------------------------------
+
+def scaling(urls, apps, sizes, rounds, requests):
+    rows = []
+    seeded = {kind: 0 for kind in urls}
+    for size in sizes:
+        for kind, url in urls.items():
+            seed(url, "scale-user", GROUP["scale"], size - seeded[kind], start=seeded[kind])
+            seeded[kind] = size
+        row = {"size": size}
+        for endpoint, path in (("count", "/api/lambda_instances/count"), ("list", "/api/lambda_instances/?limit=50")):
+            for kind, app in apps.items():
+                samples = []
+                for _ in range(rounds):
+                    started = time.perf_counter()
+                    for _ in range(requests):
+                        scale_call(app, path)
+                    samples.append((time.perf_counter() - started) / requests * 1e6)
+                row[(endpoint, kind)] = samples
+        rows.append(row)
+        medians = ", ".join(f"{key[0]} {key[1]} {statistics.median(value):.0f} µs" for key, value in row.items() if key != "size")
+        print(f"  scaling {size:>9,}: {medians}", flush=True)
+    return rows
+
+
+def scale_call(app, path):
+    code = wsgi_call(app, "GET", path, None)
+    if code != 200:
+        raise RuntimeError(f"{path} answered {code}")
+
+
+# -- report --------------------------------------------------------------------
+
+def median_spread(values):
+    return statistics.median(values), min(values), max(values)
+
+
+def machine(database_url):
+    lines = [
+        f"- CPU: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), Linux {platform.release()}",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}",
+    ]
+    if database_url:
+        with psycopg.connect(make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)) as connection:
+            lines.append(f"- {connection.execute('SELECT version()').fetchone()[0]}")
+    return lines
+
+
+def plot(rows, path, title):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    sizes = [row["size"] for row in rows]
+    for endpoint in ("count", "list"):
+        for kind, style in (("service", "-o"), ("baseline", "--s")):
+            axis.plot(sizes, [statistics.median(row[(endpoint, kind)]) for row in rows], style, label=f"{endpoint} page, {kind}" if endpoint == "list" else f"count, {kind}")
+    axis.set_xscale("log")
+    axis.set_xlabel("records of the listing owner (log)")
+    axis.set_ylabel("µs per request, in-process (median)")
+    axis.set_ylim(bottom=0)
+    axis.set_title(title)
+    axis.grid(True, alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (two databases are created and dropped)")
+    parser.add_argument("--records", type=int, default=10_000, help="records seeded before the endpoint runs")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=300, help="in-process requests per round and endpoint")
+    parser.add_argument("--seconds", type=float, default=3.0, help="HTTP load per round and endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--scaling", default="1000,10000,100000,1000000")
+    parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.scaling.split(",") if size]
+    kind_of_db = "PostgreSQL" if args.database_url else "SQLite (WAL)"
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+
+    with tempfile.TemporaryDirectory() as folder, databases(args.database_url, folder) as urls:
+        delete_pool = args.rounds * (args.requests + int(args.seconds * 4000)) + 1000
+        print(f"seeding {args.records:,} records and a pool of {delete_pool:,} to delete, per database ...", flush=True)
+        workloads = {kind: prepare(url, args.records, delete_pool) for kind, url in urls.items()}
+        apps = {kind: build_app(kind, url) for kind, url in urls.items()}
+
+        print("in-process ...", flush=True)
+        inproc = {(e, k): [] for e in ENDPOINTS for k in apps}
+        for _ in range(args.rounds):
+            for endpoint in ENDPOINTS:
+                for kind, app in apps.items():
+                    inproc[(endpoint, kind)].append(in_process_us(app, workloads[kind], endpoint, args.requests))
+
+        print("HTTP ...", flush=True)
+        http_results = {(e, k): [] for e in ENDPOINTS for k in apps}
+        with server("service", urls["service"]) as service_address, server("baseline", urls["baseline"]) as baseline_address:
+            addresses = {"service": service_address, "baseline": baseline_address}
+            for _ in range(args.rounds):
+                for endpoint in ENDPOINTS:
+                    for kind in apps:
+                        http_results[(endpoint, kind)].append(load(addresses[kind], workloads[kind], endpoint, args.seconds, args.connections))
+
+        print("auth ...", flush=True)
+        auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)
+
+        print("scaling ...", flush=True)
+        # A fresh pair of apps whose token is the scale user's, who owns nothing else.
+        scale_apps = {kind: build_app(kind, url, owner="scale-user") for kind, url in urls.items()}
+        scale_rows = scaling(urls, scale_apps, sizes, args.rounds, args.requests)
+
+    # -- the report --
+    out = []
+    out.append("# Benchmarks\n")
+    out.append(f"Measured on {time.strftime('%Y-%m-%d')} with `{command}` on {kind_of_db}.\n")
+    out.extend(machine(args.database_url))
+    out.append("")
+    out.append("The baseline (`bench/baseline.py`) is a plain WSGI callable running the same SQL with the same "
+               "driver on the same server settings (waitress, 8 threads; SQLite in WAL mode). Rounds are "
+               f"interleaved service/baseline; {args.rounds} rounds, medians with (min–max).\n")
+    out.append(f"## HTTP ({args.connections} keep-alive connections, {args.seconds:g} s per round, load generator in Python on the same 2 cores)\n")
+    out.append("| endpoint | service req/s | baseline req/s | ratio (goal ≥ 0.6) | service p50 / p99 ms | baseline p50 / p99 ms | non-2xx |")
+    out.append("|---|---|---|---|---|---|---|")
+    for endpoint in ENDPOINTS:
+        s, b = http_results[(endpoint, "service")], http_results[(endpoint, "baseline")]
+        srps, brps = median_spread([r["rps"] for r in s]), median_spread([r["rps"] for r in b])
+        ratio = srps[0] / brps[0]
+        out.append(
+            f"| {endpoint} | {srps[0]:.0f} ({srps[1]:.0f}–{srps[2]:.0f}) | {brps[0]:.0f} ({brps[1]:.0f}–{brps[2]:.0f}) | "
+            f"**{ratio:.2f}** {'✓' if ratio >= 0.6 else '✗'} | "
+            f"{statistics.median(r['p50'] for r in s):.1f} / {statistics.median(r['p99'] for r in s):.1f} | "
+            f"{statistics.median(r['p50'] for r in b):.1f} / {statistics.median(r['p99'] for r in b):.1f} | "
+            f"{sum(r['failures'] for r in s)} / {sum(r['failures'] for r in b)} |"
+        )
+    out.append("\n## In-process (µs per request, WSGI app called directly)\n")
+    out.append("| endpoint | service µs | baseline µs | ratio | goal |")
+    out.append("|---|---|---|---|---|")
+    for endpoint in ENDPOINTS:
+        s, b = median_spread(inproc[(endpoint, "service")]), median_spread(inproc[(endpoint, "baseline")])
+        ratio, goal = s[0] / b[0], (6 if endpoint in WRITES else 4)
+        out.append(f"| {endpoint} | {s[0]:.0f} ({s[1]:.0f}–{s[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}–{b[2]:.0f}) | **{ratio:.2f}** | ≤ {goal} {'✓' if ratio <= goal else '✗'} |")
+    out.append("\n## Scaling: count and a list page (limit 50) by records of the listing owner\n")
+    out.append("![scaling](benchmarks-scaling.png)\n")
+    out.append("| records | count service µs | count baseline µs | list service µs | list baseline µs |")
+    out.append("|---|---|---|---|---|")
+    for row in scale_rows:
+        out.append(f"| {row['size']:,} | " + " | ".join(f"{statistics.median(row[key]):.0f}" for key in [("count", "service"), ("count", "baseline"), ("list", "service"), ("list", "baseline")]) + " |")
+    first, last = scale_rows[0], scale_rows[-1]
+    for endpoint in ("count", "list"):
+        ratio = statistics.median(last[(endpoint, "service")]) / statistics.median(first[(endpoint, "service")])
+        out.append(f"\n{endpoint}: {last['size']:,} records cost **{ratio:.2f}×** what {first['size']:,} cost (goal ≤ 1.5 {'✓' if ratio <= 1.5 else '✗'}).")
+    out.append("\n## Authentication: `okeanos` with a warm cache against `static` (in-process, GET list limit=0)\n")
+    st, ok = median_spread(auth_times["static"]), median_spread(auth_times["okeanos"])
+    out.append("| policy | µs per request |")
+    out.append("|---|---|")
+    out.append(f"| static | {st[0]:.0f} ({st[1]:.0f}–{st[2]:.0f}) |")
+    out.append(f"| okeanos, warm cache | {ok[0]:.0f} ({ok[1]:.0f}–{ok[2]:.0f}) |")
+    ratio = ok[0] / st[0]
+    out.append(f"\nokeanos / static = **{ratio:.3f}** (goal ≤ 1.1 {'✓' if ratio <= 1.1 else '✗'}); identity calls made: {identity_calls}.\n")
+    report = "\n".join(out) + "\n"
+    os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    with open(args.output, "w") as handle:
+        handle.write(report)
+    plot(scale_rows, os.path.join(os.path.dirname(args.output), "benchmarks-scaling.png"), f"lambda_registry on {kind_of_db}")
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
