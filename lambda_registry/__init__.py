@@ -21,6 +21,7 @@ def includeme(config):
         "^" + re.escape(prefix) + r"/(api(/|$)|__heartbeat__|__lbheartbeat__)"
     )
     config.include(".models")
+    config.include(".public_counts")
     config.include(".auth")
     config.include(".validation")
     config.include(".services")

@@ -7,7 +7,7 @@ from .statuses import STATUS_NAMES
 
 def timestamp(moment):
     """ISO 8601 UTC, to the microsecond, with a ``Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def instance_json(instance):

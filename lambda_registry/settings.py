@@ -51,6 +51,16 @@ def _positive_float(name, value):
     return number
 
 
+def _non_negative_float(name, value):
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        number = -1.0
+    if not 0 <= number < float("inf"):
+        raise ConfigurationError(f"{name} must be a number of seconds >= 0, not {value!r}")
+    return number
+
+
 def _text(name, value):
     return str(value).strip()
 
@@ -78,6 +88,7 @@ SETTINGS = {
     "max_page_size": ("1000", _positive_int),
     "max_body_bytes": ("65536", _positive_int),
     "db_timeout": ("5", _positive_float),
+    "count_cache_seconds": ("1", _non_negative_float),
     # A host's own session (the name of a request attribute), to share its
     # connection and transaction instead of opening ours.
     "dbsession": (None, _optional_text),
@@ -96,6 +107,7 @@ class RegistrySettings:
     max_page_size: int
     max_body_bytes: int
     db_timeout: float
+    count_cache_seconds: float
     dbsession: str | None
 
 

@@ -81,6 +81,8 @@ def clean_db(dbengine):
 
 @pytest.fixture
 def testapp(app, clean_db):
+    # clean_db changed the counters behind the app's back.
+    app.registry.lambda_registry_public_counts.invalidate()
     return webtest.TestApp(app)
 
 

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from .. import store
 from ..auth import require_owner
 from ..openapi import answers
+from ..public_counts import invalidate_after_commit
 from ..representation import counts_json, history_json, instance_json
 from ..responses import (
     ALREADY_CREATED,
@@ -72,6 +73,7 @@ def create_instance(request):
     )
     if not created:
         raise error(409, ALREADY_CREATED, [error_entry("body", "uuid", f"{fields['uuid']} is already registered")])
+    invalidate_after_commit(request)
     location = request.route_url("lambda_registry.instance", uuid=fields["uuid"], slash="")
     return _accepted(CREATED, fields["uuid"], headers={"Location": location})
 
@@ -81,12 +83,13 @@ def update_status(request):
     found = _owned_instance(request, for_update=True)
     if found.status == DESTROYED:
         raise error(409, ALREADY_DESTROYED, [error_entry("path", "uuid", "a destroyed instance cannot change status")])
-    store.change_status(
+    if store.change_status(
         request.lambda_registry_dbsession,
         found,
         request.validated["status"],
         request.validated["failure_message"],
-    )
+    ):
+        invalidate_after_commit(request)
     return _accepted(UPDATED, found.uuid)
 
 
@@ -103,6 +106,7 @@ def destroy_instance(request):
         # Already destroyed answers as the seed's service did: not found.
         raise _not_found(request.matchdict["uuid"])
     store.change_status(request.lambda_registry_dbsession, found, DESTROYED, "")
+    invalidate_after_commit(request)
     return _accepted(DESTROY_ACCEPTED, found.uuid)
 
 
@@ -163,5 +167,7 @@ def list_instances(request):
 @count.get(validators=(query_validator("count"),))
 @answers(200, COUNTED, {"$ref": "#/components/schemas/Counts"})
 def count_instances(request):
-    counts = store.public_counts(request.lambda_registry_dbsession, request.validated["status"])
-    return success(200, COUNTED, counts_json(counts))
+    records = request.registry.lambda_registry_public_counts.get(
+        lambda: store.public_counters(request.lambda_registry_dbsession)
+    )
+    return success(200, COUNTED, counts_json(store.public_counts(records, request.validated["status"])))
