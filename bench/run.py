@@ -377,7 +377,8 @@ def main():
         ratio, goal = s[0] / b[0], (6 if endpoint in WRITES else 4)
         out.append(f"| {endpoint} | {s[0]:.0f} ({s[1]:.0f}–{s[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}–{b[2]:.0f}) | **{ratio:.2f}** | ≤ {goal} {'✓' if ratio <= goal else '✗'} |")
     out.append("\n## Scaling: count and a list page (limit 50) by records of the listing owner\n")
-    out.append("![scaling](benchmarks-scaling.png)\n")
+    plot_name = os.path.splitext(os.path.basename(args.output))[0] + "-scaling.png"
+    out.append(f"![scaling]({plot_name})\n")
     out.append("| records | count service µs | count baseline µs | list service µs | list baseline µs |")
     out.append("|---|---|---|---|---|")
     for row in scale_rows:
@@ -398,7 +399,7 @@ def main():
     os.makedirs(os.path.dirname(args.output), exist_ok=True)
     with open(args.output, "w") as handle:
         handle.write(report)
-    plot(scale_rows, os.path.join(os.path.dirname(args.output), "benchmarks-scaling.png"), f"lambda_registry on {kind_of_db}")
+    plot(scale_rows, os.path.join(os.path.dirname(args.output), plot_name), f"lambda_registry on {kind_of_db}")
     print(report)
 
 

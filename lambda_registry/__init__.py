@@ -46,6 +46,7 @@ def main(global_config, **settings):
     # the error views and even for the public count: a remote identity call
     # on the hot path, and a raw 500 when the identity service is down.
     settings.setdefault("tm.annotate_user", "false")
+    settings.setdefault("retry.activate_hook", "lambda_registry.models.retry_attempts")
     with Configurator(settings=settings) as config:
         config.include(includeme)
         # Standalone, the whole application is ours: every URL answers in JSON.

@@ -3,9 +3,10 @@
 The statements are SQLAlchemy Core, built once at import with bound
 parameters and run on the request session's connection: per request that
 skips building statements and the ORM's unit of work, which the profile
-showed to be most of a write's cost. Core DML is invisible to
-zope.sqlalchemy, so every write marks the session changed itself
-(``changed``), or the transaction would roll it back.
+showed to be most of a write's cost. The writes' statements go further
+(``prepared.Prepared``). Core DML is invisible to zope.sqlalchemy, so every
+write marks the session changed itself (``changed``), or the transaction
+would roll it back.
 """
 
 from sqlalchemy import bindparam, func, select, update
@@ -13,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .models import LambdaInstance, OwnerStatusCount, StatusChange, StatusCount, utcnow
 from .models.transactions import changed
+from .prepared import Prepared
 from .statuses import ACTIVE_CODES, FAILED_CODES, RUNNING
 
 INSTANCES = LambdaInstance.__table__
@@ -21,33 +23,58 @@ PUBLIC_COUNTS = StatusCount.__table__
 OWNER_COUNTS = OwnerStatusCount.__table__
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
-_BUMP_PUBLIC = (
+_BUMP_PUBLIC = Prepared(
     update(PUBLIC_COUNTS)
     .where(PUBLIC_COUNTS.c.status == bindparam("b_status"))
     .values(records=PUBLIC_COUNTS.c.records + bindparam("b_delta"))
 )
-_ADD_HISTORY = HISTORY.insert()
-_SET_STATUS = (
+_ADD_HISTORY = Prepared(
+    HISTORY.insert().values(
+        instance_id=bindparam("b_instance_id"),
+        status=bindparam("b_status"),
+        failure_message=bindparam("b_message"),
+        at=bindparam("b_at", type_=HISTORY.c.at.type),
+    )
+)
+_SET_STATUS = Prepared(
     update(INSTANCES)
     .where(INSTANCES.c.id == bindparam("b_id"))
-    .values(status=bindparam("status"), failure_message=bindparam("failure_message"), updated_at=bindparam("updated_at"))
+    .values(
+        status=bindparam("b_status"),
+        failure_message=bindparam("b_message"),
+        updated_at=bindparam("b_at", type_=INSTANCES.c.updated_at.type),
+    )
 )
 _FIND = select(INSTANCES).where(INSTANCES.c.owner == bindparam("owner"), INSTANCES.c.uuid == bindparam("uuid"))
 # Concurrent updates of one record take turns (PostgreSQL; SQLite writers
 # are serialised by BEGIN IMMEDIATE), so each sees the status the previous
-# one committed: history and counters stay exact.
-_FIND_FOR_UPDATE = _FIND.with_for_update()
+# one committed: history and counters stay exact. Only what a change needs.
+_LOCK = Prepared(
+    select(INSTANCES.c.id, INSTANCES.c.owner, INSTANCES.c.uuid, INSTANCES.c.status, INSTANCES.c.failure_message)
+    .where(INSTANCES.c.owner == bindparam("owner"), INSTANCES.c.uuid == bindparam("uuid"))
+    .with_for_update()
+)
 _HISTORY = select(HISTORY).where(HISTORY.c.instance_id == bindparam("instance_id")).order_by(HISTORY.c.id)
 _PUBLIC_COUNTS = select(PUBLIC_COUNTS.c.status, PUBLIC_COUNTS.c.records)
 
 
 def _per_dialect(build):
     """Statements whose SQL differs by dialect (upserts), built once for each."""
-    return {name: build(insert) for name, insert in _INSERTS.items()}
+    return {name: Prepared(build(insert)) for name, insert in _INSERTS.items()}
 
 
 _CREATE = _per_dialect(
     lambda insert: insert(INSTANCES)
+    .values(
+        owner=bindparam("b_owner"),
+        uuid=bindparam("b_uuid"),
+        name=bindparam("b_name"),
+        instance_info=bindparam("b_info"),
+        status=bindparam("b_status"),
+        failure_message=bindparam("b_message"),
+        created_at=bindparam("b_at", type_=INSTANCES.c.created_at.type),
+        updated_at=bindparam("b_at", type_=INSTANCES.c.updated_at.type),
+    )
     .on_conflict_do_nothing(index_elements=["owner", "uuid"])
     .returning(INSTANCES.c.id)
 )
@@ -74,9 +101,9 @@ def _bump_counts(connection, owner, changes):
     """
     rows = [{"b_owner": owner, "b_status": status, "b_delta": delta} for status, delta in sorted(changes.items()) if delta]
     for row in rows:
-        connection.execute(_BUMP_PUBLIC, row)
+        _BUMP_PUBLIC.execute(connection, {"b_status": row["b_status"], "b_delta": row["b_delta"]})
     for row in rows:
-        connection.execute(_BUMP_OWNER[_dialect(connection)], row)
+        _BUMP_OWNER[_dialect(connection)].execute(connection, row)
 
 
 def create_instance(dbsession, owner, uuid, name, instance_info, status, failure_message):
@@ -87,37 +114,52 @@ def create_instance(dbsession, owner, uuid, name, instance_info, status, failure
     """
     connection = dbsession.connection()
     now = utcnow()
-    new_id = connection.execute(
-        _CREATE[_dialect(connection)],
+    created = _CREATE[_dialect(connection)].execute(
+        connection,
         {
-            "owner": owner,
-            "uuid": uuid,
-            "name": name,
-            "instance_info": instance_info,
-            "status": status,
-            "failure_message": failure_message,
-            "created_at": now,
-            "updated_at": now,
+            "b_owner": owner,
+            "b_uuid": uuid,
+            "b_name": name,
+            "b_info": instance_info,
+            "b_status": status,
+            "b_message": failure_message,
+            "b_at": now,
         },
-    ).scalar_one_or_none()
-    if new_id is None:
+    ).fetchone()
+    if created is None:
         return False
-    connection.execute(_ADD_HISTORY, {"instance_id": new_id, "status": status, "failure_message": failure_message, "at": now})
+    _ADD_HISTORY.execute(connection, {"b_instance_id": created[0], "b_status": status, "b_message": failure_message, "b_at": now})
     _bump_counts(connection, owner, {status: +1})
     changed(dbsession)
     return True
 
 
-def find_instance(dbsession, owner, uuid, for_update=False):
+class Locked:
+    """The fields of a locked record that a status change reads."""
+
+    __slots__ = ("id", "owner", "uuid", "status", "failure_message")
+
+    def __init__(self, row):
+        self.id, self.owner, self.uuid, self.status, self.failure_message = row
+
+
+def find_instance(dbsession, owner, uuid):
     """The owner's record (a row) with this uuid, or None."""
     if uuid is None:
         return None
-    query = _FIND_FOR_UPDATE if for_update else _FIND
-    return dbsession.connection().execute(query, {"owner": owner, "uuid": uuid}).one_or_none()
+    return dbsession.connection().execute(_FIND, {"owner": owner, "uuid": uuid}).one_or_none()
+
+
+def lock_instance(dbsession, owner, uuid):
+    """The owner's record with this uuid, locked until the transaction ends, or None."""
+    if uuid is None:
+        return None
+    row = _LOCK.execute(dbsession.connection(), {"owner": owner, "uuid": uuid}).fetchone()
+    return None if row is None else Locked(row)
 
 
 def change_status(dbsession, instance, status, failure_message):
-    """Give ``instance`` (a row) a new status; True if anything changed.
+    """Give ``instance`` (locked by ``lock_instance``) a new status; True if anything changed.
 
     Service VMs retry, so posting the status and message the record already
     has changes nothing and adds no history.
@@ -128,10 +170,8 @@ def change_status(dbsession, instance, status, failure_message):
     now = utcnow()
     if instance.status != status:
         _bump_counts(connection, instance.owner, {instance.status: -1, status: +1})
-    connection.execute(
-        _SET_STATUS, {"b_id": instance.id, "status": status, "failure_message": failure_message, "updated_at": now}
-    )
-    connection.execute(_ADD_HISTORY, {"instance_id": instance.id, "status": status, "failure_message": failure_message, "at": now})
+    _SET_STATUS.execute(connection, {"b_id": instance.id, "b_status": status, "b_message": failure_message, "b_at": now})
+    _ADD_HISTORY.execute(connection, {"b_instance_id": instance.id, "b_status": status, "b_message": failure_message, "b_at": now})
     changed(dbsession)
     return True
 

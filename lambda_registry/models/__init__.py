@@ -111,6 +111,13 @@ def _host_dbsession(name):
     return host_dbsession
 
 
+def retry_attempts(request):
+    """pyramid_retry's activate hook: only writes can deadlock, so only they
+    are attempted again; a read then skips the copy of its body that a retry
+    would need (None: the configured ``retry.attempts``)."""
+    return None if request.method in WRITE_METHODS else 1
+
+
 def log_retry(event):
     # zope.sqlalchemy marks PostgreSQL's class 40 errors (serialization
     # failure, deadlock) retryable; pyramid_retry then runs the request again

@@ -47,12 +47,8 @@ def _not_found(uuid_text):
 
 
 def _owned_instance(request, for_update=False):
-    found = store.find_instance(
-        request.lambda_registry_dbsession,
-        request.validated["owner"],
-        request.validated["uuid"],
-        for_update=for_update,
-    )
+    find = store.lock_instance if for_update else store.find_instance
+    found = find(request.lambda_registry_dbsession, request.validated["owner"], request.validated["uuid"])
     if found is None:
         raise _not_found(request.matchdict["uuid"])
     return found
