@@ -243,6 +243,8 @@ def scaling(urls, apps, sizes, rounds, requests):
         row = {"size": size}
         for endpoint, path in (("count", "/api/lambda_instances/count"), ("list", "/api/lambda_instances/?limit=50")):
             for kind, app in apps.items():
+                for _ in range(50):  # warm: caches, compiled statements, pages
+                    scale_call(app, path)
                 samples = []
                 for _ in range(rounds):
                     started = time.perf_counter()
