@@ -14,13 +14,14 @@ TOKEN = "bench-token-0001"
 OWNER = "bench-user"
 
 
-def service_settings(database_url, auth="static", identity_url=None, owner=OWNER):
+def service_settings(database_url, auth="static", identity_url=None, owner=OWNER, count_cache_seconds="1"):
     """Production-like: production.ini's settings, static tokens for the load."""
     settings = {
         "sqlalchemy.url": database_url,
         "lambda_registry.auth": auth,
         "lambda_registry.static_tokens": f"{TOKEN} {owner}",
         "lambda_registry.max_page_size": "1000",
+        "lambda_registry.count_cache_seconds": count_cache_seconds,
         "retry.attempts": "3",
         "pyramid.debug_notfound": "false",
         "pyramid.debug_routematch": "false",
@@ -34,7 +35,7 @@ def service_settings(database_url, auth="static", identity_url=None, owner=OWNER
 def build_app(kind, database_url, **options):
     if kind == "service":
         return lambda_registry.main({}, **service_settings(database_url, **options))
-    return Baseline(database_url, {TOKEN: options.get("owner", OWNER)})
+    return Baseline(database_url, {TOKEN: options.get("owner", OWNER)})  # no cache: nothing to turn off
 
 
 def uuid_for(group, number):
@@ -72,5 +73,14 @@ def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
                 index_elements=["owner", "status"], set_={"records": OwnerStatusCount.records + count}
             )
         )
+    # Fresh statistics, as autovacuum (PostgreSQL) or a routine ANALYZE
+    # (SQLite) would give: without them the planner may sort instead of
+    # walking the list's index, and the run would time that accident.
+    with engine.connect() as connection:
+        if dialect == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        else:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
     engine.dispose()
     return uuids

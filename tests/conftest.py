@@ -13,11 +13,13 @@ import pathlib
 from pyramid.paster import get_appsettings
 import pytest
 from sqlalchemy import inspect, text
+import transaction
+import transaction.interfaces
 import webtest
 
 import lambda_registry
 from lambda_registry.migrate import upgrade
-from lambda_registry.models import get_engine
+from lambda_registry.models import get_engine, get_tm_session
 
 from .support import ALICE, BOB, STATIC_TOKENS, TokenLeakHandler
 
@@ -77,6 +79,25 @@ def app(dbengine, database_url):
 def clean_db(dbengine):
     clear_tables(dbengine)
     yield dbengine
+
+
+@pytest.fixture
+def tm():
+    """A doomed transaction: whatever a test writes through it is rolled back."""
+    manager = transaction.TransactionManager(explicit=True)
+    manager.begin()
+    manager.doom()
+    yield manager
+    try:
+        manager.abort()
+    except transaction.interfaces.NoTransaction:  # the test ended it itself
+        pass
+
+
+@pytest.fixture
+def dbsession(app, clean_db, tm):
+    """A session of the app's own factory, joined to the doomed ``tm``."""
+    return get_tm_session(app.registry.lambda_registry_dbsession_factory, tm, writes=True)
 
 
 @pytest.fixture
