@@ -11,7 +11,7 @@ import logging
 import re
 
 from pyramid.exceptions import URLDecodeError
-from pyramid.httpexceptions import HTTPException, exception_response
+from pyramid.httpexceptions import HTTPException, status_map
 from pyramid.response import Response
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import exc as sa_exc
@@ -84,10 +84,13 @@ class EnvelopeError(HTTPException):
     """Marks an HTTP error whose body is already our envelope."""
 
 
+# One subclass of EnvelopeError per HTTP error class, made on first use.
+_ENVELOPE_CLASSES = {}
+
+
 def error(code, short_description=None, errors=(), headers=None):
     """The exception to raise for an error answer (its body is the envelope)."""
-    base = exception_response(code)
-    exc_class = type(base)
+    exc_class = status_map[code]
     # One subclass per status, so the exception keeps the status's own class
     # (HTTPNotFound, ...) for anyone who catches by it.
     cls = _ENVELOPE_CLASSES.get(exc_class)
@@ -95,15 +98,12 @@ def error(code, short_description=None, errors=(), headers=None):
         cls = _ENVELOPE_CLASSES[exc_class] = type(
             "Envelope" + exc_class.__name__, (EnvelopeError, exc_class), {}
         )
-    description = short_description or GENERIC_DESCRIPTIONS.get(code, base.title + ".")
+    description = short_description or GENERIC_DESCRIPTIONS.get(code, exc_class.title + ".")
     exc = cls(headers=headers)
     exc.content_type = JSON
     exc.charset = None
     exc.body = _dumps(envelope(code, description, errors=list(errors)))
     return exc
-
-
-_ENVELOPE_CLASSES = {}
 
 
 def database_unavailable():

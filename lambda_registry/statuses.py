@@ -40,7 +40,3 @@ ACTIVE_CODES = ALL_CODES - FAILED_CODES - {DESTROYED}
 # The string form of every code, for parsing input without int() surprises
 # (int() would accept " 20", "+20", "020" and "2_0").
 CODE_BY_TEXT = {str(code): code for code in STATUS_NAMES}
-
-
-def status_name(code):
-    return STATUS_NAMES[code]
