@@ -7,7 +7,7 @@ of them); a body too large to read is a 413 at once.
 import colander
 
 from .responses import body_too_large
-from .schemas import loads, normalise_uuid
+from .schemas import CountQuery, ListQuery, loads, normalise_uuid
 from .settings import get_settings
 
 
@@ -111,8 +111,6 @@ def uuid_in_path(request, **kwargs):
 
 
 def includeme(config):
-    from .schemas import CountQuery, ListQuery
-
     max_page_size = get_settings(config.registry).max_page_size
     config.registry.lambda_registry_query_schemas = {
         "list": ListQuery().bind(max_page_size=max_page_size),
