@@ -137,6 +137,30 @@ EXAMPLES = {
 }
 
 
+# Answers as SPEC.md shows them.
+ANSWER_EXAMPLES = {
+    ("lambda_registry.instances", "POST", 202): {
+        "status": {"short_description": "Your request to create a new lambda instance has been accepted.", "code": 202},
+        "data": [{"id": "24b8a635-8d71-4016-b8f5-c4a14348ed8f"}],
+    },
+    ("lambda_registry.instances", "POST", 400): {
+        "status": {"short_description": "Invalid request.", "code": 400},
+        "errors": [{"location": "body", "name": "status", "description": '"42" is not a known status code'}],
+    },
+    ("lambda_registry.count", "GET", 200): {
+        "status": {"short_description": "Lambda instances count.", "code": 200},
+        "data": {"count": "2", "running": "1", "created": "7", "failed": "3"},
+    },
+}
+
+
+def _with_example(response, service, method, code):
+    example = ANSWER_EXAMPLES.get((service.name, method, code))
+    if example is not None:
+        response["content"]["application/json"]["example"] = example
+    return response
+
+
 def _status(code):
     return {
         "type": "object",
@@ -194,7 +218,7 @@ def _operation(service, method, view, args, registry, path_variant):
         "operationId": f"{method.lower()}_{service.name.split('.', 1)[1]}{path_variant}",
         "summary": answer.description,
         "security": [{TOKEN: []}] if requires_token else [],
-        "responses": {str(answer.code): _success_response(answer)},
+        "responses": {str(answer.code): _with_example(_success_response(answer), service, method, answer.code)},
     }
     parameters = []
     if "{uuid}" in service.path:
@@ -227,7 +251,7 @@ def _operation(service, method, view, args, registry, path_variant):
     if touches_database or requires_token:
         errors.append(503)
     for code in sorted(errors):
-        operation["responses"][str(code)] = _error_response(code)
+        operation["responses"][str(code)] = _with_example(_error_response(code), service, method, code)
     return operation
 
 

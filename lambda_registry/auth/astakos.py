@@ -3,12 +3,9 @@
 import datetime
 import http.client
 import json
-import logging
 import ssl
 import time
 import urllib.parse
-
-log = logging.getLogger(__name__)
 
 
 class IdentityUnavailable(Exception):
