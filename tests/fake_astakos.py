@@ -35,6 +35,7 @@ class FakeAstakos:
         self.fail_status = None
         self.garbage = False
         self.drop = False
+        self.drip = 0.0  # seconds between the bytes of a (valid) answer
         self._lock = threading.Lock()
         handler = self._handler_class()
         self.server = http.server.ThreadingHTTPServer((host, port), handler)
@@ -53,6 +54,7 @@ class FakeAstakos:
         self.fail_status = None
         self.garbage = False
         self.drop = False
+        self.drip = 0.0
 
     @property
     def url(self):
@@ -118,6 +120,13 @@ class FakeAstakos:
 
             def _send(self, status, document=None, raw=None):
                 payload = raw if raw is not None else json.dumps(document).encode()
+                if fake.drip:
+                    head = f"HTTP/1.1 {status} OK\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
+                    for byte in head + payload:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(fake.drip)
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))

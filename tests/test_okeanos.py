@@ -195,11 +195,13 @@ def test_sixteen_concurrent_requests_with_a_new_token_make_one_call(live, fake):
     assert fake.calls[CAROL_TOKEN] == 1
 
 
-@pytest.mark.parametrize("mode", ["slow", "500", "502", "503", "garbage", "drop", "refused", "bad request"])
+@pytest.mark.parametrize("mode", ["slow", "drip", "500", "502", "503", "garbage", "drop", "refused", "bad request"])
 def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
     identity_url = fake.url
     if mode == "slow":
         fake.delay = TIMEOUT + 2
+    elif mode == "drip":
+        fake.drip = 0.2  # each byte within the socket timeout, the whole answer far past it
     elif mode.isdigit():
         fake.fail_status = int(mode)
     elif mode == "garbage":

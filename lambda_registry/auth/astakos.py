@@ -3,7 +3,9 @@
 import datetime
 import http.client
 import json
+import socket
 import ssl
+import threading
 import time
 import urllib.parse
 
@@ -41,6 +43,12 @@ class AstakosClient:
         body = json.dumps({"auth": {"token": {"id": token}}}).encode("utf-8", "surrogatepass")
         deadline = time.monotonic() + self.timeout
         connection = self._connection()
+        # Socket timeouts bound each read, not the call: a server that drips
+        # its answer a byte at a time would outlast them. At the deadline the
+        # watchdog shuts the socket, and the read under way fails at once.
+        watchdog = threading.Timer(self.timeout, _shut, args=(connection,))
+        watchdog.daemon = True
+        watchdog.start()
         try:
             connection.request(
                 "POST",
@@ -57,6 +65,7 @@ class AstakosClient:
             # Timeouts, refused or dropped connections, TLS failures.
             raise IdentityUnavailable(f"identity call failed: {type(exc).__name__}") from None
         finally:
+            watchdog.cancel()
             connection.close()
         if time.monotonic() > deadline:
             raise IdentityUnavailable("identity call took longer than the timeout")
@@ -82,6 +91,15 @@ class AstakosClient:
         token_info = access.get("token")
         expires = token_info.get("expires") if isinstance(token_info, dict) else None
         return owner, _seconds_until(expires)
+
+
+def _shut(connection):
+    sock = connection.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def _seconds_until(expires):
