@@ -1,10 +1,10 @@
 """Input that breaks lower layers: NUL characters (PostgreSQL refuses them in
 text), lone surrogates (no UTF-8 encoding), absurd nesting, odd URLs."""
 
+import http.client
 import json
 
 import pytest
-import webtest
 
 import lambda_registry
 
@@ -76,8 +76,6 @@ def test_json_nested_100000_deep_is_refused_without_harm(database_url, clean_db,
     deep_string = json.dumps(new_instance(instance_info='{"a":' * 100_000 + "1" + "}" * 100_000)).encode()
     with served(app, threads=2) as address:
         for body in (deep_body, deep_field, deep_string):
-            import http.client
-
             connection = http.client.HTTPConnection(*address, timeout=30)
             connection.request(
                 "POST", "/api/lambda_instances/", body=body,
@@ -118,9 +116,3 @@ def test_many_unknown_fields_are_reported_not_crashed_on(testapp):
     response = testapp.post_json("/api/lambda_instances/", body, headers=ALICE, status="*")
     body = assert_envelope(response, 400)
     assert len(body["errors"]) == 500
-
-
-def test_webtest_app_survives(testapp):
-    # A fresh TestApp on the same app still works after all of the above.
-    assert isinstance(testapp, webtest.TestApp)
-    assert_envelope(testapp.get("/api/lambda_instances/count"), 200)
