@@ -21,44 +21,29 @@ ENVIRONMENT_OVERRIDES = {
 }
 
 
-def _positive_int(name, value):
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
-    return number
+def _number(kind, minimum, exclusive, what):
+    """A parser of whole (``int``) or real (``float``) numbers above a bound."""
+
+    def parse(name, value):
+        try:
+            number = kind(str(value).strip())
+        except ValueError:
+            number = None
+        # NaN and infinity fail these comparisons too.
+        valid = number is not None and number < float("inf") and (
+            number > minimum if exclusive else number >= minimum
+        )
+        if not valid:
+            raise ConfigurationError(f"{name} must be {what}, not {value!r}")
+        return number
+
+    return parse
 
 
-def _non_negative_int(name, value):
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise ConfigurationError(f"{name} must be an integer >= 0, not {value!r}")
-    return number
-
-
-def _positive_float(name, value):
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        number = 0.0
-    if not number > 0 or number != number or number == float("inf"):
-        raise ConfigurationError(f"{name} must be a positive number of seconds, not {value!r}")
-    return number
-
-
-def _non_negative_float(name, value):
-    try:
-        number = float(str(value).strip())
-    except ValueError:
-        number = -1.0
-    if not 0 <= number < float("inf"):
-        raise ConfigurationError(f"{name} must be a number of seconds >= 0, not {value!r}")
-    return number
+_positive_int = _number(int, 0, True, "a positive integer")
+_non_negative_int = _number(int, 0, False, "an integer >= 0")
+_positive_float = _number(float, 0, True, "a positive number of seconds")
+_non_negative_float = _number(float, 0, False, "a number of seconds >= 0")
 
 
 def _text(name, value):
