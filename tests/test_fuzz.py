@@ -48,6 +48,13 @@ OPERATIONS = documented_operations()
 REQUESTS = {"made": 0}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def report_fuzz_volume():
+    yield
+    # Shown with -s: how many requests the fuzz made in this module.
+    print(f"\n[fuzz] {len(OPERATIONS)} operation runs per database, {REQUESTS['made']} requests made by Schemathesis")
+
+
 @pytest.mark.parametrize("method, path, mode", OPERATIONS, ids=[f"{m} {p} {mode}" for m, p, mode in OPERATIONS])
 def test_operation_conforms_to_the_document(app, clean_db, method, path, mode):
     """Positive cases fit the document, negative ones break it on purpose:
@@ -69,8 +76,3 @@ def test_operation_conforms_to_the_document(app, clean_db, method, path, mode):
             case.call_and_validate(headers=dict(user), checks=CHECKS)
 
     fuzz()
-
-
-def test_report_fuzz_volume():
-    # Runs after the fuzz (file order); says how many requests it made.
-    print(f"\n[fuzz] {len(OPERATIONS)} operation runs, {REQUESTS['made']} requests made by Schemathesis")
