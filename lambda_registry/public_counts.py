@@ -10,6 +10,8 @@ writes by other processes show within ``lambda_registry.count_cache_seconds``.
 import threading
 import time
 
+from .settings import get_settings
+
 
 class PublicCountsCache:
     def __init__(self, seconds, clock=time.monotonic):
@@ -51,6 +53,4 @@ def invalidate_after_commit(request):
 
 
 def includeme(config):
-    from .settings import get_settings
-
     config.registry.lambda_registry_public_counts = PublicCountsCache(get_settings(config.registry).count_cache_seconds)

@@ -50,14 +50,6 @@ def _prepare_sqlite(engine, busy_timeout_ms):
             connection.exec_driver_sql("BEGIN")
 
 
-def _writing(engine):
-    """The engine with the WRITES option, made once: each call makes a new one."""
-    writing = engine.__dict__.get("_lambda_registry_writing")
-    if writing is None:
-        writing = engine._lambda_registry_writing = engine.execution_options(**{WRITES: True})
-    return writing
-
-
 def get_engine(database_url, db_timeout=5.0):
     url = normalise_url(database_url)
     options = {"pool_pre_ping": True, "future": True}
@@ -81,14 +73,15 @@ def get_engine(database_url, db_timeout=5.0):
 def get_session_factory(engine):
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     register_once(factory)
+    # The same engine and pool, its connections marked for writing (made
+    # once: each execution_options() call makes another engine object).
+    factory.writing_bind = engine.execution_options(**{WRITES: True})
     return factory
 
 
 def get_tm_session(session_factory, transaction_manager, writes=False, request=None):
     """A session whose commit and rollback follow ``transaction_manager``."""
-    bind = session_factory.kw["bind"]
-    if writes:
-        bind = _writing(bind)
+    bind = session_factory.writing_bind if writes else session_factory.kw["bind"]
     dbsession = session_factory(bind=bind, info={TRANSACTION_MANAGER: transaction_manager})
     if request is not None:
         request.add_finished_callback(lambda request: dbsession.close())
@@ -119,9 +112,10 @@ def retry_attempts(request):
 
 
 def log_retry(event):
-    # zope.sqlalchemy marks PostgreSQL's class 40 errors (serialization
-    # failure, deadlock) retryable; pyramid_retry then runs the request again
-    # on a fresh transaction, and answers our 503 when attempts run out.
+    # PostgreSQL's class 40 errors (serialization failure, deadlock), judged
+    # transient by zope.sqlalchemy and tagged so in responses.py: pyramid_retry
+    # runs the request again on a fresh transaction, and our 503 answers when
+    # the attempts run out.
     log.info("retrying %s %s after %s", event.request.method, event.request.path, type(event.exception).__name__)
 
 
@@ -139,6 +133,5 @@ def includeme(config):
         )
         return
     engine = get_engine(settings.database_url, settings.db_timeout)
-    config.registry.lambda_registry_engine = engine
     config.registry.lambda_registry_dbsession_factory = get_session_factory(engine)
     config.add_request_method(_request_dbsession, "lambda_registry_dbsession", reify=True)
