@@ -29,7 +29,9 @@ ERROR_DESCRIPTIONS = {
 class Answer:
     """What a view answers on success, for the document."""
 
-    def __init__(self, code, description, data, conflicts=False, location=False, pagination=False, raw=False):
+    def __init__(
+        self, code, description, data, conflicts=False, location=False, pagination=False, raw=False, database=True
+    ):
         self.code = code
         self.description = description
         self.data = data
@@ -37,6 +39,7 @@ class Answer:
         self.location = location
         self.pagination = pagination
         self.raw = raw
+        self.database = database  # False: never a 503 for the database
 
 
 def answers(code, description, data, **options):
@@ -212,7 +215,6 @@ def _operation(service, method, view, args, registry, path_variant):
     requires_token = any(getattr(v, "requires_token", False) for v in validators)
     body_schema = next((v.body_schema for v in validators if hasattr(v, "body_schema")), None)
     query_name = next((v.query_schema_name for v in validators if hasattr(v, "query_schema_name")), None)
-    touches_database = not answer.raw and service.name != "lambda_registry.lbheartbeat"
 
     operation = {
         "operationId": f"{method.lower()}_{service.name.split('.', 1)[1]}{path_variant}",
@@ -248,7 +250,7 @@ def _operation(service, method, view, args, registry, path_variant):
         errors.append(404)
     if answer.conflicts:
         errors.append(409)
-    if touches_database or requires_token:
+    if answer.database or requires_token:
         errors.append(503)
     for code in sorted(errors):
         operation["responses"][str(code)] = _with_example(_error_response(code), service, method, code)

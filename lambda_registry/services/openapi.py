@@ -12,7 +12,7 @@ openapi = RegistryService("openapi", "/api/openapi.json")
 
 @openapi.get()
 @answers(200, "The OpenAPI 3.1 document of this API (the document itself, not an envelope).",
-         {"type": "object", "required": ["openapi", "paths"]}, raw=True)
+         {"type": "object", "required": ["openapi", "paths"]}, raw=True, database=False)
 def get_openapi(request):
     body = json.dumps(document(request.registry)).encode("utf-8")
     return Response(body=body, content_type="application/json", charset=None)
