@@ -8,6 +8,7 @@ import re
 
 from pyramid.config import Configurator
 
+from .logs import summarise_waitress_queue_warnings
 from .wsgi import DeclaredBodyLimit
 
 
@@ -54,5 +55,7 @@ def main(global_config, **settings):
 
         config.add_notfound_view(http_exception_view)
         config.set_security_policy(config.registry.lambda_registry_policy)
+    # The server is ours too: waitress would log a line per queued request.
+    summarise_waitress_queue_warnings()
     limit = config.registry.lambda_registry_settings.max_body_bytes
     return DeclaredBodyLimit(config.make_wsgi_app(), limit)

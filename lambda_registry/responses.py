@@ -49,7 +49,8 @@ KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Location")
 
 
 def _dumps(body):
-    return json.dumps(body, separators=(",", ":")).encode("utf-8")
+    # allow_nan=False: an answer is strict JSON or it is not sent (a 500).
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
 def envelope(code, short_description, **parts):
@@ -113,6 +114,11 @@ def database_unavailable():
         [error_entry("url", "", "the database cannot be reached; retry later")],
         headers={"Retry-After": "5"},
     )
+
+
+def not_json(content_type):
+    shown = "no Content-Type" if not content_type else f"Content-Type {content_type[:40]!r}"
+    return error(415, None, [error_entry("header", "Content-Type", f"send the body as application/json ({shown} was sent)")])
 
 
 def body_too_large(limit):

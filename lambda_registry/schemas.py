@@ -24,17 +24,42 @@ UUID_PATTERN = re.compile(UUID_PATTERN_TEXT)
 MESSAGE_WHITESPACE = frozenset("\n\r\t")
 
 
-def reject_constant(name):
-    raise ValueError(f"{name} is not valid JSON")
+# The largest finite double: JSON numbers past it parse to infinity in
+# Python and in browsers alike.
+DOUBLE_MAX = 1.7976931348623157e308
+
+
+class NotStrictJSON(ValueError):
+    """Valid to Python's parser, but not JSON every client can read back."""
+
+
+def _reject_constant(name):
+    raise NotStrictJSON(f"{name} is not a JSON number")
+
+
+def _finite_float(text):
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise NotStrictJSON(f"the number {text[:20]} does not fit a double")
+    return number
+
+
+def _double_sized_int(text):
+    number = int(text)
+    if abs(number) > DOUBLE_MAX:
+        raise NotStrictJSON(f"the number {text[:20]}... does not fit a double")
+    return number
 
 
 def loads(text):
-    """json.loads that refuses NaN and Infinity, which no JSON parser accepts back."""
-    return json.loads(text, parse_constant=reject_constant)
+    """json.loads, strict: no NaN or Infinity, no number that does not fit a
+    double (``1e400`` would become infinity, which no JSON can carry back)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_double_sized_int)
 
 
 def dumps_compact(value):
-    return json.dumps(value, separators=(",", ":"))
+    # allow_nan=False: never write NaN or Infinity, which are not JSON.
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
 def _bad_characters(text, allowed=frozenset()):
@@ -181,6 +206,8 @@ class InstanceInfo(StrictType):
             else:
                 try:
                     value = loads(cstruct)
+                except NotStrictJSON as problem:
+                    raise colander.Invalid(node, f"is a string holding JSON that is not strict: {problem}")
                 except (ValueError, RecursionError):
                     raise colander.Invalid(node, "is a string but not valid JSON")
         if not isinstance(value, dict):

@@ -70,6 +70,7 @@ SETTINGS = {
     "okeanos.timeout": ("5", _positive_float),
     "okeanos.cache_ttl": ("300", _non_negative_int),
     "okeanos.cache_size": ("10000", _positive_int),
+    "okeanos.max_concurrent_checks": ("4", _positive_int),
     "max_page_size": ("1000", _positive_int),
     "max_body_bytes": ("65536", _positive_int),
     "db_timeout": ("5", _positive_float),
@@ -89,6 +90,7 @@ class RegistrySettings:
     okeanos_timeout: float
     okeanos_cache_ttl: int
     okeanos_cache_size: int
+    okeanos_max_concurrent_checks: int
     max_page_size: int
     max_body_bytes: int
     db_timeout: float

@@ -6,9 +6,22 @@ of them); a body too large to read is a 413 at once.
 
 import colander
 
-from .responses import body_too_large
-from .schemas import CountQuery, ListQuery, loads, normalise_uuid
+from .responses import JSON, body_too_large, not_json
+from .schemas import CountQuery, ListQuery, NotStrictJSON, loads, normalise_uuid
 from .settings import get_settings
+
+
+def json_body_expected(request, **kwargs):
+    """Cornice validator, first of a view that takes a body: a JSON media type
+    (case-insensitive, parameters allowed; none at all is refused too, as a
+    form or a typeless body is what a cross-site page can send without a
+    preflight), and a declared length within the limit. Both before the
+    token is checked: refusing costs no identity call."""
+    if request.content_type.lower() != JSON:
+        raise not_json(request.headers.get("Content-Type", ""))
+    limit = get_settings(request.registry).max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise body_too_large(limit)
 
 
 def read_body(request):
@@ -48,6 +61,9 @@ def json_object_body(request):
         return None
     try:
         value = loads(body)
+    except NotStrictJSON as problem:
+        request.errors.add("body", "", f"the body is not strict JSON: {problem}")
+        return None
     except (ValueError, RecursionError):
         request.errors.add("body", "", "the body is not valid JSON")
         return None

@@ -21,7 +21,8 @@ import lambda_registry
 from lambda_registry.migrate import upgrade
 from lambda_registry.models import get_engine, get_tm_session
 
-from .support import ALICE, BOB, STATIC_TOKENS, TokenLeakHandler
+from .fake_astakos import FakeAstakos
+from .support import ALICE, BOB, CAROL_TOKEN, DAVE_TOKEN, IDENTITY_TIMEOUT, STATIC_TOKENS, TokenLeakHandler
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The production override would point every test app at another database.
@@ -68,6 +69,34 @@ def app_settings(database_url, **overrides):
     )
     settings.update(overrides)
     return settings
+
+
+def okeanos_app(database_url, identity_url, **overrides):
+    """The app with the okeanos policy, asking the identity service at ``identity_url``."""
+    settings = {
+        "lambda_registry.auth": "okeanos",
+        "lambda_registry.okeanos.identity_url": identity_url,
+        "lambda_registry.okeanos.timeout": str(IDENTITY_TIMEOUT),
+    }
+    settings.update(overrides)
+    return lambda_registry.main({}, **app_settings(database_url, **settings))
+
+
+@pytest.fixture(scope="session")
+def astakos():
+    fake = FakeAstakos().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(astakos):
+    """The fake identity service, reset, knowing carol and dave."""
+    astakos.reset()
+    astakos.users.clear()
+    astakos.add_user(CAROL_TOKEN, "carol-uuid-0001")
+    astakos.add_user(DAVE_TOKEN, "dave-uuid-0002")
+    return astakos
 
 
 @pytest.fixture(scope="session")

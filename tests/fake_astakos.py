@@ -4,9 +4,12 @@ It answers ``POST <base>/tokens`` as Astakos does: 200 with the ``access``
 document for a known token, 401 ``unauthorized`` for an unknown or expired
 one, 200 without ``user`` for an empty token, 400 ``badRequest`` for a
 malformed body, 405 for other methods. Switches make it slow, fail with a
-5xx, answer garbage or drop the connection; it counts the calls per token.
+5xx, answer garbage or drop the connection, or hold every answer until the
+test opens a gate; it counts the calls per token and how many were in
+flight at once.
 
-Run it alone for local trials:
+Run it alone for local trials (``--delay 0.2`` makes it slow; GET
+``/fake-astakos/stats`` says how many calls it had and how many at once):
     python -m tests.fake_astakos --port 8100 --token my-token=my-user-id
     LAMBDA_REGISTRY_IDENTITY_URL=http://127.0.0.1:8100/identity/v2.0 pserve production.ini
 """
@@ -21,6 +24,7 @@ import threading
 import time
 
 BASE_PATH = "/identity/v2.0"
+STATS_PATH = "/fake-astakos/stats"
 
 
 def _iso(moment):
@@ -36,6 +40,11 @@ class FakeAstakos:
         self.garbage = False
         self.drop = False
         self.drip = 0.0  # seconds between the bytes of a (valid) answer
+        self.raw = None  # bytes: the body of every 200 answer, as is
+        self.gate = threading.Event()  # answers wait while it is closed
+        self.gate.set()
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         handler = self._handler_class()
         self.server = http.server.ThreadingHTTPServer((host, port), handler)
@@ -55,6 +64,16 @@ class FakeAstakos:
         self.garbage = False
         self.drop = False
         self.drip = 0.0
+        self.raw = None
+        self.gate.set()
+        self.in_flight = self.max_in_flight = 0
+
+    def wait_for_in_flight(self, count, timeout=5.0):
+        """Block until ``count`` calls are held at the gate (or fail the test)."""
+        deadline = time.monotonic() + timeout
+        while self.in_flight < count:
+            assert time.monotonic() < deadline, f"{self.in_flight} calls in flight, expected {count}"
+            time.sleep(0.005)
 
     @property
     def url(self):
@@ -135,6 +154,11 @@ class FakeAstakos:
                 self.wfile.write(payload)
 
             def do_GET(self):
+                if self.path == STATS_PATH:  # not Astakos': for a load test in another process
+                    with fake._lock:
+                        stats = {"calls": sum(fake.calls.values()), "max_in_flight": fake.max_in_flight}
+                    self._send(200, stats)
+                    return
                 self._send(405, {"notAllowed": {"code": 405, "message": "Method not allowed", "details": ""}})
 
             def do_POST(self):
@@ -152,8 +176,18 @@ class FakeAstakos:
                     return
                 with fake._lock:
                     fake.calls[token] += 1
-                if fake.delay:
-                    time.sleep(fake.delay)
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    fake.gate.wait(30)
+                    if fake.delay:
+                        time.sleep(fake.delay)
+                    self._answer(token)
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _answer(self, token):
                 if fake.drop:
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
@@ -163,6 +197,9 @@ class FakeAstakos:
                     return
                 if fake.garbage:
                     self._send(200, raw=b"{this is not json")
+                    return
+                if fake.raw is not None:
+                    self._send(200, raw=fake.raw)
                     return
                 self._send(*fake.answer(token))
 
@@ -174,8 +211,10 @@ def main(argv=None):
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--token", action="append", default=[], metavar="TOKEN=USER_ID")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each answer")
     args = parser.parse_args(argv)
     fake = FakeAstakos(args.host, args.port)
+    fake.delay = args.delay
     for pair in args.token:
         token, _, user = pair.partition("=")
         fake.add_user(token, user or "user-" + str(len(fake.users) + 1))

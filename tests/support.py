@@ -17,8 +17,15 @@ UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
 OTHER_UUID = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
 
 
-# Every token any test sends (the okeanos tests register theirs here too).
-SECRET_TOKENS = {ALICE_TOKEN, BOB_TOKEN}
+# Users of the fake ~okeanos identity service.
+CAROL_TOKEN = "okeanos-token-carol-6f1d"
+DAVE_TOKEN = "okeanos-token-dave-93ab"
+IDENTITY_TIMEOUT = 1.0
+IDENTITY_UNAVAILABLE = "The ~okeanos identity service is unavailable."
+
+# Every token any test sends (the okeanos tests register theirs here too):
+# none may ever reach a log (see conftest).
+SECRET_TOKENS = {ALICE_TOKEN, BOB_TOKEN, CAROL_TOKEN, DAVE_TOKEN}
 
 
 class TokenLeakHandler(logging.Handler):
@@ -85,10 +92,19 @@ def new_instance(uuid=UUID, **fields):
     return body
 
 
+def ini_server_settings(ini_path):
+    """The waitress settings of an ini file's [server:main], without its address."""
+    import plaster
+
+    settings = plaster.get_loader(str(ini_path), protocols=["wsgi"]).get_settings("server:main")
+    return {name: value for name, value in settings.items() if name not in ("use", "listen", "here", "__file__")}
+
+
 @contextlib.contextmanager
-def served(app, threads=8):
+def served(app, threads=8, **server_settings):
     """``app`` on a real waitress server on a free loopback port: (host, port)."""
-    server = waitress.server.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    server_settings.setdefault("threads", threads)
+    server = waitress.server.create_server(app, host="127.0.0.1", port=0, **server_settings)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -121,3 +137,25 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class FunctionPolicy:
+    """A third party's Pyramid 2 security policy: the identity is ``identify(request)``."""
+
+    def __init__(self, identify):
+        self.identify = identify
+
+    def identity(self, request):
+        return self.identify(request)
+
+    def authenticated_userid(self, request):
+        return self.identity(request)
+
+    def permits(self, request, context, permission):
+        return True
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return []

@@ -7,7 +7,7 @@ import webtest
 import lambda_registry
 
 from .conftest import app_settings
-from .support import ALICE_TOKEN, UUID, assert_envelope, new_instance
+from .support import ALICE_TOKEN, UUID, FunctionPolicy, assert_envelope, new_instance
 
 PROTECTED = [
     ("post", "/api/lambda_instances/"),
@@ -51,27 +51,9 @@ def test_the_word_token_in_any_case_and_spaces(testapp, header):
     assert_envelope(response, 200)
 
 
-class HeaderPolicy:
-    """A third-party policy: the owner is whatever X-Test-User says."""
-
-    def identity(self, request):
-        return request.headers.get("X-Test-User")
-
-    def authenticated_userid(self, request):
-        return self.identity(request)
-
-    def permits(self, request, context, permission):
-        return True
-
-    def remember(self, request, userid, **kw):
-        return []
-
-    def forget(self, request, **kw):
-        return []
-
-
 def header_policy_factory(registry):
-    return HeaderPolicy()
+    """A third-party policy: the owner is whatever X-Test-User says."""
+    return FunctionPolicy(lambda request: request.headers.get("X-Test-User"))
 
 
 def not_a_policy_factory(registry):

@@ -8,12 +8,15 @@ import time
 import pytest
 import webtest
 
-import lambda_registry
 from lambda_registry.auth.cache import IdentityCache
 
-from .conftest import app_settings
+from .conftest import okeanos_app
 from .fake_astakos import FakeAstakos
 from .support import (
+    CAROL_TOKEN,
+    DAVE_TOKEN,
+    IDENTITY_TIMEOUT as TIMEOUT,
+    IDENTITY_UNAVAILABLE as UNAVAILABLE,
     SECRET_TOKENS,
     UUID,
     TokenLeakHandler,
@@ -25,14 +28,8 @@ from .support import (
     token_headers,
 )
 
-TIMEOUT = 1.0
-UNAVAILABLE = "The ~okeanos identity service is unavailable."
-
-# Every okeanos token of these tests: none may ever reach a log (see conftest).
-CAROL_TOKEN = "okeanos-token-carol-6f1d"
-DAVE_TOKEN = "okeanos-token-dave-93ab"
 OTHER_TOKENS = ["flood-token-77", "late-token-51", "short-lived-42", "third-token-64", "refused-token-13"]
-SECRET_TOKENS.update([CAROL_TOKEN, DAVE_TOKEN, *OTHER_TOKENS])
+SECRET_TOKENS.update(OTHER_TOKENS)
 
 
 def test_the_leak_check_sees_a_token_in_a_log_line():
@@ -47,32 +44,6 @@ def test_the_leak_check_sees_a_token_in_a_log_line():
         logger.removeHandler(handler)
         logger.propagate = True
     assert handler.records == 2 and handler.leaks == ["tests.leak_check"]
-
-
-@pytest.fixture(scope="session")
-def astakos():
-    fake = FakeAstakos().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(astakos):
-    astakos.reset()
-    astakos.users.clear()
-    astakos.add_user(CAROL_TOKEN, "carol-uuid-0001")
-    astakos.add_user(DAVE_TOKEN, "dave-uuid-0002")
-    return astakos
-
-
-def okeanos_app(database_url, identity_url, **overrides):
-    settings = {
-        "lambda_registry.auth": "okeanos",
-        "lambda_registry.okeanos.identity_url": identity_url,
-        "lambda_registry.okeanos.timeout": str(TIMEOUT),
-    }
-    settings.update(overrides)
-    return lambda_registry.main({}, **app_settings(database_url, **settings))
 
 
 @pytest.fixture
@@ -175,15 +146,17 @@ def test_cache_keys_are_not_tokens(database_url, fake):
     webtest.TestApp(policy_app).get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN))
     cache = policy_app.registry.lambda_registry_policy.cache
     assert len(cache) == 1
-    (key,) = cache._entries
+    (key,) = cache.accepted.entries
     assert isinstance(key, bytes) and len(key) == 32
-    assert CAROL_TOKEN.encode() not in key and CAROL_TOKEN not in repr(cache._entries)
+    assert CAROL_TOKEN.encode() not in key and CAROL_TOKEN not in repr(cache.accepted.entries)
 
 
 @pytest.fixture
 def live(database_url, clean_db, fake):
-    """The okeanos app on real waitress, 16 threads."""
-    with served(okeanos_app(database_url, fake.url), threads=16) as address:
+    """The okeanos app on real waitress, 16 threads, room for 16 requests
+    waiting on the identity service (the bound itself: test_hostile_traffic)."""
+    app = okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.max_concurrent_checks": "16"})
+    with served(app, threads=16) as address:
         yield address
 
 
@@ -264,7 +237,7 @@ def test_tls_certificates_are_verified(database_url, clean_db, fake, tmp_path):
 
 
 def test_single_flight_followers_share_the_leaders_failure():
-    cache = IdentityCache(ttl=300, max_size=10)
+    cache = IdentityCache(ttl=300, max_size=10, max_waiting=8)
     calls = []
     gate = threading.Event()
 

@@ -10,6 +10,7 @@ from pyramid.exceptions import ConfigurationError
 
 from ..responses import UNAUTHORIZED, error, error_entry
 from ..settings import get_settings
+from .userids import is_valid_user_id
 
 SETTING = "lambda_registry.auth"
 BUILTIN_POLICIES = {
@@ -41,13 +42,18 @@ def load_policy(config, name):
 
 
 def request_owner(request):
-    """The owner id of the caller, or None: our policy decides, or the host's."""
+    """The owner id of the caller, or None: our policy decides, or the host's.
+
+    Only a user id we can store is a user: a host identity of ``""``,
+    ``False``, ``0`` or ``123`` (not a string) is nobody, never the owner
+    ``"False"`` or ``"123"``.
+    """
     policy = request.registry.lambda_registry_policy
     if policy is None:
         userid = request.authenticated_userid
     else:
         userid = policy.authenticated_userid(request)
-    return None if userid is None else str(userid)
+    return userid if is_valid_user_id(userid) else None
 
 
 def unauthorized():

@@ -9,6 +9,10 @@ import threading
 import time
 import urllib.parse
 
+from .userids import is_valid_user_id
+
+# Astakos' answer is a few KB; anything past this is not an answer we can use.
+MAX_ANSWER_BYTES = 1024 * 1024
 
 class IdentityUnavailable(Exception):
     """The identity service could not tell whether a token is valid.
@@ -59,7 +63,7 @@ class AstakosClient:
             # Connecting and sending spent part of the budget: the answer gets the rest.
             connection.sock.settimeout(max(0.001, deadline - time.monotonic()))
             response = connection.getresponse()
-            payload = response.read(1024 * 1024)
+            payload = response.read(MAX_ANSWER_BYTES + 1)
             status = response.status
         except (OSError, http.client.HTTPException) as exc:
             # Timeouts, refused or dropped connections, TLS failures.
@@ -73,24 +77,36 @@ class AstakosClient:
             return None, None
         if status != 200:
             raise IdentityUnavailable(f"identity service answered {status}")
+        if len(payload) > MAX_ANSWER_BYTES:
+            raise IdentityUnavailable("identity service answered more than we read")
         return self._parse(payload)
 
     @staticmethod
     def _parse(payload):
+        """``(owner or None, seconds left or None)`` from a 200 answer.
+
+        No user (Astakos answers an empty token so), an empty user id or an
+        expiry already past: a refused token. A user id we could not store,
+        or an answer that is not the expected JSON: we cannot tell.
+        """
         try:
             access = json.loads(payload)["access"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise IdentityUnavailable("identity service answered 200 without an access object") from None
         if not isinstance(access, dict):
             raise IdentityUnavailable("identity service answered 200 without an access object")
         user = access.get("user")
         owner = user.get("id") if isinstance(user, dict) else None
-        if not isinstance(owner, str) or not owner:
-            # Astakos answers an empty or odd token with 200 and no user.
+        if owner is None or owner == "":
             return None, None
+        if not is_valid_user_id(owner):
+            raise IdentityUnavailable("identity service answered a user id we cannot use")
         token_info = access.get("token")
         expires = token_info.get("expires") if isinstance(token_info, dict) else None
-        return owner, _seconds_until(expires)
+        seconds_left = _seconds_until(expires)
+        if seconds_left is not None and seconds_left <= 0:
+            return None, None
+        return owner, seconds_left
 
 
 def _shut(connection):

@@ -2,7 +2,7 @@
 
 One policy (so one cache) per application: every request with a token
 already validated costs a keyed hash and a dictionary look-up, no remote
-call.
+call, and never waits behind requests that need one.
 """
 
 import logging
@@ -11,25 +11,25 @@ import math
 from ..responses import IDENTITY_UNAVAILABLE, error, error_entry
 from ..settings import get_settings
 from .astakos import AstakosClient, IdentityUnavailable
-from .cache import IdentityCache
+from .cache import ChecksBusy, IdentityCache
 from .policy import TokenPolicy
 from .tokens import token_key
 
 log = logging.getLogger(__name__)
 
 
-def identity_unavailable(retry_after):
+def identity_unavailable(retry_after, description="the token could not be checked now; retry later"):
     return error(
         503,
         IDENTITY_UNAVAILABLE,
-        [error_entry("header", "Authorization", "the token could not be checked now; retry later")],
+        [error_entry("header", "Authorization", description)],
         headers={"Retry-After": str(retry_after)},
     )
 
 
 class OkeanosTokenPolicy(TokenPolicy):
-    def __init__(self, client, cache):
-        super().__init__()
+    def __init__(self, client, cache, tally=None):
+        super().__init__(tally)
         self.client = client
         self.cache = cache
         self._retry_after = max(1, math.ceil(client.timeout))
@@ -42,6 +42,10 @@ class OkeanosTokenPolicy(TokenPolicy):
                 # A follower waits for the leader's call, which ends by its timeout.
                 wait_timeout=self.client.timeout + 1,
             )
+        except ChecksBusy:
+            # Not logged one by one: under a flood that is a line per request.
+            self.refusals.add("turned away (identity checks busy)")
+            raise identity_unavailable(1, "too many tokens are being checked now; retry in a second") from None
         except (IdentityUnavailable, TimeoutError) as exc:
             log.warning("~okeanos identity service unavailable: %s", exc)
             raise identity_unavailable(self._retry_after) from None
@@ -50,5 +54,7 @@ class OkeanosTokenPolicy(TokenPolicy):
 def factory(registry):
     settings = get_settings(registry)
     client = AstakosClient(settings.okeanos_identity_url, settings.okeanos_timeout)
-    cache = IdentityCache(settings.okeanos_cache_ttl, settings.okeanos_cache_size)
+    cache = IdentityCache(
+        settings.okeanos_cache_ttl, settings.okeanos_cache_size, settings.okeanos_max_concurrent_checks
+    )
     return OkeanosTokenPolicy(client, cache)

@@ -1,17 +1,31 @@
 """What every token policy of ours shares: a Pyramid 2 security policy whose
-identity is the owner id, looked up once per request."""
+identity is the owner id, looked up once per request, and a tally of the
+tokens it refuses."""
 
-from pyramid.security import Allowed, Denied
+import logging
+
 from pyramid.request import RequestLocalCache
+from pyramid.security import Allowed, Denied
 
-from .tokens import token_from_request
+from ..logs import Tally
+from .tokens import MALFORMED, token_from_request
+
+log = logging.getLogger(__name__)
+
+
+def refusal_tally(clock=None):
+    """Refused tokens, counted by why, in one warning line per minute at most:
+    an operator sees a flood without a line per request, and never a token."""
+    options = {} if clock is None else {"clock": clock}
+    return Tally(log, "%d token(s) refused or turned away in the last %.0f s: %s", **options)
 
 
 class TokenPolicy:
     """Base class: subclasses answer ``owner_for_token(token)`` (None if invalid)."""
 
-    def __init__(self):
+    def __init__(self, tally=None):
         self._cache = RequestLocalCache(self._load_identity)
+        self.refusals = tally or refusal_tally()
 
     def owner_for_token(self, token):
         raise NotImplementedError
@@ -20,7 +34,13 @@ class TokenPolicy:
         token = token_from_request(request)
         if token is None:
             return None
-        return self.owner_for_token(token)
+        if token is MALFORMED:
+            self.refusals.add("malformed")
+            return None
+        owner = self.owner_for_token(token)
+        if owner is None:
+            self.refusals.add("refused")
+        return owner
 
     # pyramid.interfaces.ISecurityPolicy
     def identity(self, request):

@@ -7,7 +7,8 @@ from pyramid.exceptions import ConfigurationError
 
 from ..settings import get_settings
 from .policy import TokenPolicy
-from .tokens import token_key
+from .tokens import is_possible_token, token_key
+from .userids import USER_ID_MAX, is_valid_user_id
 
 SETTING = "lambda_registry.static_tokens"
 
@@ -26,6 +27,14 @@ def parse_static_tokens(text):
                 f"{SETTING}: line {number} must be 'TOKEN USER_ID' (two words)"
             )
         token, owner = parts
+        if not is_possible_token(token):
+            raise ConfigurationError(
+                f"{SETTING}: line {number}: a token is 1 to 256 visible ASCII characters"
+            )
+        if not is_valid_user_id(owner):
+            raise ConfigurationError(
+                f"{SETTING}: line {number}: a user id is 1 to {USER_ID_MAX} characters, no control characters"
+            )
         owners[token_key(token)] = owner
     return owners
 

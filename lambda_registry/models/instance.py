@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..auth.userids import USER_ID_MAX
 from .meta import Base
 
 
@@ -30,7 +31,7 @@ class LambdaInstance(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The identity the auth policy gave (the ~okeanos user id).
-    owner: Mapped[str] = mapped_column(String(255), nullable=False)
+    owner: Mapped[str] = mapped_column(String(USER_ID_MAX), nullable=False)
     # Lower-case hyphenated; unique per owner only, so that another user may
     # register the same uuid without learning that it exists.
     uuid: Mapped[str] = mapped_column(String(36), nullable=False)
@@ -97,6 +98,6 @@ class OwnerStatusCount(Base):
 
     __tablename__ = "lambda_instance_owner_counts"
 
-    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(USER_ID_MAX), primary_key=True)
     status: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
     records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

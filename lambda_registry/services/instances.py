@@ -11,7 +11,6 @@ from ..responses import (
     ALREADY_CREATED,
     ALREADY_DESTROYED,
     INSTANCE_NOT_FOUND,
-    JSON,
     error,
     error_entry,
     success,
@@ -19,7 +18,7 @@ from ..responses import (
 from ..schemas import CreateInstance, UpdateStatus
 from ..settings import get_settings
 from ..statuses import DESTROYED
-from ..validation import body_validator, query_validator, uuid_in_path
+from ..validation import body_validator, json_body_expected, query_validator, uuid_in_path
 from . import RegistryService
 
 CREATED = "Your request to create a new lambda instance has been accepted."
@@ -54,7 +53,7 @@ def _owned_instance(request, for_update=False):
     return found
 
 
-@instances.post(content_type=JSON, validators=(require_owner, body_validator(CreateInstance())))
+@instances.post(validators=(json_body_expected, require_owner, body_validator(CreateInstance())))
 @answers(202, CREATED, {"$ref": "#/components/schemas/Accepted"}, conflicts=True, location=True)
 def create_instance(request):
     fields = request.validated
@@ -89,9 +88,9 @@ def update_status(request):
     return _accepted(UPDATED, found.uuid)
 
 
-UPDATE_VALIDATORS = (require_owner, uuid_in_path, body_validator(UpdateStatus()))
-instance.add_view("POST", update_status, content_type=JSON, validators=UPDATE_VALIDATORS)
-instance_status.add_view("POST", update_status, content_type=JSON, validators=UPDATE_VALIDATORS)
+UPDATE_VALIDATORS = (json_body_expected, require_owner, uuid_in_path, body_validator(UpdateStatus()))
+instance.add_view("POST", update_status, validators=UPDATE_VALIDATORS)
+instance_status.add_view("POST", update_status, validators=UPDATE_VALIDATORS)
 
 
 @instance.delete(validators=(require_owner, uuid_in_path))
