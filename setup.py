@@ -1,19 +1,26 @@
 from setuptools import find_packages, setup
 
+# Lower bounds: releases without known CVEs (waitress 3.0.1: request
+# smuggling and a race on closed sockets; WebOb 1.8.8: open redirect;
+# pyramid 2.0.2: static files path traversal). Upper bounds: the next major
+# release of anything whose behaviour the package relies on beyond the
+# documented surface (named beside each).
 requires = [
     # pyramid 2.1 and cornice 6.1 still import pkg_resources, gone in setuptools 82.
     "setuptools<82",
-    "pyramid>=2.0,<3",
+    "pyramid>=2.0.2,<3",
+    "WebOb>=1.8.8,<2",
+    # services/__init__.py subclasses Service and relies on its view wrapper.
     "cornice>=6.1,<7",
     "colander>=2.0,<3",
     "SQLAlchemy>=2.0,<2.2",
-    "zope.sqlalchemy>=3.0",
-    "pyramid_tm>=2.5",
-    "pyramid_retry>=2.1",
-    "transaction>=3.0",
-    "alembic>=1.12",
-    "psycopg[binary]>=3.1",
-    "waitress>=3.0",
+    "zope.sqlalchemy>=3.0,<5",
+    "pyramid_tm>=2.5,<3",
+    "pyramid_retry>=2.1,<3",
+    "transaction>=3.0,<6",
+    "alembic>=1.12,<2",
+    "psycopg[binary]>=3.1,<4",
+    "waitress>=3.0.1,<4",
     "plaster_pastedeploy",
 ]
 
