@@ -1,4 +1,4 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 # Lower bounds: releases without known CVEs (waitress 3.0.1: request
 # smuggling and a race on closed sockets; WebOb 1.8.8: open redirect;
@@ -42,10 +42,10 @@ setup(
         "Framework :: Pyramid",
         "Topic :: Internet :: WWW/HTTP :: WSGI :: Application",
     ],
-    packages=find_packages(exclude=["tests", "tests.*"]),
-    package_data={
-        "lambda_registry": ["alembic/*.py", "alembic/*.mako", "alembic/versions/*.py"],
-    },
+    # Namespace packages too: lambda_registry/alembic and its versions hold
+    # modules but no __init__.py (Alembic reads them as files).
+    packages=find_namespace_packages(include=["lambda_registry", "lambda_registry.*"]),
+    package_data={"lambda_registry": ["alembic/*.mako"]},
     include_package_data=True,
     zip_safe=False,
     python_requires=">=3.10",

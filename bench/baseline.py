@@ -92,14 +92,20 @@ class Database:
 
 
 def _bump(execute, owner, changes):
-    for status, delta in sorted(changes.items()):
-        execute("UPDATE lambda_instance_status_counts SET records = records + ? WHERE status = ?", (delta, status))
-    for status, delta in sorted(changes.items()):
-        execute(
-            "INSERT INTO lambda_instance_owner_counts (owner, status, records) VALUES (?, ?, ?) "
-            "ON CONFLICT (owner, status) DO UPDATE SET records = lambda_instance_owner_counts.records + ?",
-            (owner, status, delta, delta),
-        )
+    """The service's counter changes: one upsert per table, rows in status order."""
+    rows = sorted(changes.items())
+    values = ", ".join("(?, ?)" for _ in rows)
+    execute(
+        f"INSERT INTO lambda_instance_status_counts (status, record_count) VALUES {values} "
+        "ON CONFLICT (status) DO UPDATE SET record_count = lambda_instance_status_counts.record_count + excluded.record_count",
+        tuple(value for row in rows for value in row),
+    )
+    values = ", ".join("(?, ?, ?)" for _ in rows)
+    execute(
+        f"INSERT INTO lambda_instance_owner_counts (owner, status, record_count) VALUES {values} "
+        "ON CONFLICT (owner, status) DO UPDATE SET record_count = lambda_instance_owner_counts.record_count + excluded.record_count",
+        tuple(value for status, delta in rows for value in (owner, status, delta)),
+    )
 
 
 class Baseline:
@@ -194,7 +200,7 @@ class Baseline:
                 f"SELECT {COLUMNS} FROM lambda_instances WHERE owner = ? ORDER BY created_at, uuid LIMIT ? OFFSET ?",
                 (owner, limit + 1, offset),
             ).fetchall()
-            total = execute("SELECT coalesce(sum(records), 0) FROM lambda_instance_owner_counts WHERE owner = ?", (owner,)).fetchone()[0]
+            total = execute("SELECT coalesce(sum(record_count), 0) FROM lambda_instance_owner_counts WHERE owner = ?", (owner,)).fetchone()[0]
             return rows, total
 
         rows, total = self.db.run(work, writes=False)
@@ -202,22 +208,20 @@ class Baseline:
         return self._answer(start_response, 200, "Lambda instances.", data=[_record(row) for row in rows[:limit]], pagination=pagination)
 
     def _details(self, start_response, owner, uuid):
-        def work(execute):
-            row = execute(f"SELECT {COLUMNS} FROM lambda_instances WHERE owner = ? AND uuid = ?", (owner, uuid)).fetchone()
-            if row is None:
-                return None, []
-            history = execute("SELECT status, failure_message, at FROM lambda_instance_status_changes WHERE instance_id = ? ORDER BY id", (row[0],)).fetchall()
-            return row, history
-
-        row, history = self.db.run(work, writes=False)
-        if row is None:
+        # The record and its history in one statement, as the service reads them.
+        columns = ", ".join("i." + column.strip() for column in COLUMNS.split(","))
+        rows = self.db.run(lambda execute: execute(
+            f"SELECT {columns}, h.status, h.failure_message, h.at FROM lambda_instances i "
+            "LEFT OUTER JOIN lambda_instance_status_changes h ON h.instance_id = i.id "
+            "WHERE i.owner = ? AND i.uuid = ? ORDER BY h.id", (owner, uuid)).fetchall(), writes=False)
+        if not rows:
             return self._answer(start_response, 404, "The specified lambda instance doesn't exist.", errors=[])
-        record = _record(row)
-        record["history"] = [{"status": str(s), "status_name": NAMES[s], "failure_message": m, "at": _stamp(at)} for s, m, at in history]
+        record = _record(rows[0])
+        record["history"] = [{"status": str(row[8]), "status_name": NAMES[row[8]], "failure_message": row[9], "at": _stamp(row[10])} for row in rows]
         return self._answer(start_response, 200, "Lambda instance details.", data=[record])
 
     def _count(self, start_response):
-        counts = dict(self.db.run(lambda execute: execute("SELECT status, records FROM lambda_instance_status_counts").fetchall(), writes=False))
+        counts = dict(self.db.run(lambda execute: execute("SELECT status, record_count FROM lambda_instance_status_counts").fetchall(), writes=False))
         data = {
             "count": str(sum(counts.get(code, 0) for code in ACTIVE)),
             "running": str(counts.get(0, 0)),

@@ -2,11 +2,13 @@
 
 import datetime
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 import lambda_registry
-from lambda_registry.models import LambdaInstance, OwnerStatusCount, StatusCount, get_engine
+from lambda_registry.db.engine import get_engine
+from lambda_registry.db.tables import tables_of
+from lambda_registry.records import INSTANCES
 
 from bench.baseline import Baseline
 
@@ -22,7 +24,7 @@ def service_settings(database_url, auth="static", identity_url=None, owner=OWNER
         "lambda_registry.static_tokens": f"{TOKEN} {owner}",
         "lambda_registry.max_page_size": "1000",
         "lambda_registry.count_cache_seconds": count_cache_seconds,
-        "retry.attempts": "3",
+        "lambda_registry.retry_attempts": "3",
         "pyramid.debug_notfound": "false",
         "pyramid.debug_routematch": "false",
         "pyramid.debug_authorization": "false",
@@ -47,11 +49,13 @@ def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
     counters included, as the service would; returns their uuids."""
     engine = get_engine(database_url, 30)
     dialect = engine.dialect.name
+    tables = tables_of(INSTANCES)
+    records, public, owned = tables.records, tables.status_counts, tables.owner_counts
     upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     uuids = [uuid_for(group, start + n) for n in range(count)]
     moment = datetime.datetime(2026, 1, 1)
     with engine.begin() as connection:
-        first_id = connection.execute(select(text("coalesce(max(id), 0)")).select_from(LambdaInstance)).scalar()
+        first_id = connection.execute(select(text("coalesce(max(id), 0)")).select_from(records)).scalar()
         for offset in range(0, count, chunk):
             rows = [
                 {
@@ -62,15 +66,19 @@ def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
                 }
                 for n, uuid in enumerate(uuids[offset:offset + chunk])
             ]
-            connection.execute(insert(LambdaInstance), rows)
+            connection.execute(insert(records), rows)
         connection.execute(text(
             "INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) "
             "SELECT id, status, failure_message, created_at FROM lambda_instances WHERE id > :first"
         ), {"first": first_id})
-        connection.execute(update(StatusCount).where(StatusCount.status == status).values(records=StatusCount.records + count))
         connection.execute(
-            upsert(OwnerStatusCount).values(owner=owner, status=status, records=count).on_conflict_do_update(
-                index_elements=["owner", "status"], set_={"records": OwnerStatusCount.records + count}
+            upsert(public).values(status=status, record_count=count).on_conflict_do_update(
+                index_elements=["status"], set_={"record_count": public.c.record_count + count}
+            )
+        )
+        connection.execute(
+            upsert(owned).values(owner=owner, status=status, record_count=count).on_conflict_do_update(
+                index_elements=["owner", "status"], set_={"record_count": owned.c.record_count + count}
             )
         )
     # Fresh statistics, as autovacuum (PostgreSQL) or a routine ANALYZE

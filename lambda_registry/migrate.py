@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.config import Config
 
-from .models import normalise_url
+from .db.engine import normalise_url
 
 
 def alembic_config(database_url):
@@ -16,8 +16,5 @@ def alembic_config(database_url):
     return config
 
 
-def upgrade(database_url, connection=None):
-    config = alembic_config(database_url)
-    if connection is not None:
-        config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+def upgrade(database_url, revision="head"):
+    command.upgrade(alembic_config(database_url), revision)

@@ -9,10 +9,10 @@ and held to the real answers by the tests (and by Schemathesis).
 
 from pyramid.interfaces import IRoutesMapper
 
+from .records import KINDS
 from .schemas import json_schema
-from .statuses import STATUS_NAMES
+from .urls import path_of
 
-SLASH = "{slash:/?}"
 TOKEN = "Token"
 ERROR_DESCRIPTIONS = {
     400: "A field or query parameter is wrong; each is named in `errors`.",
@@ -42,21 +42,20 @@ class Answer:
         self.database = database  # False: never a 503 for the database
 
 
-def answers(code, description, data, **options):
-    """Decorator: the success answer of a view (``Answer``'s options)."""
-
-    def mark(view):
-        view.openapi_answer = Answer(code, description, data, **options)
-        return view
-
-    return mark
-
-
 def _ref(name):
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-STATUS_CODE_STRINGS = [str(code) for code in sorted(STATUS_NAMES)]
+def _kind_components(kind):
+    name = kind.key.capitalize()
+    record = kind.answer_schema()
+    # Flat: every property of a record, and its history. (An allOf of the
+    # record and a history object would refuse every answer: each branch's
+    # additionalProperties: false rejects the other branch's properties.)
+    with_history = dict(record, required=record["required"] + ["history"])
+    with_history["properties"] = dict(record["properties"], history={"type": "array", "items": _ref(name + "HistoryEntry")})
+    return {name + "Record": record, name + "RecordWithHistory": with_history, name + "HistoryEntry": kind.history_schema()}
+
 
 COMPONENTS = {
     "ErrorEntry": {
@@ -69,38 +68,7 @@ COMPONENTS = {
         },
         "additionalProperties": False,
     },
-    "Record": {
-        "type": "object",
-        "required": ["uuid", "name", "instance_info", "status", "status_name", "failure_message", "created_at", "updated_at"],
-        "properties": {
-            "uuid": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
-            "name": {"type": "string"},
-            "instance_info": {"type": "object"},
-            "status": {"type": "string", "enum": STATUS_CODE_STRINGS},
-            "status_name": {"type": "string", "enum": [STATUS_NAMES[code] for code in sorted(STATUS_NAMES)]},
-            "failure_message": {"type": "string"},
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-        "additionalProperties": False,
-    },
-    "HistoryEntry": {
-        "type": "object",
-        "required": ["status", "status_name", "failure_message", "at"],
-        "properties": {
-            "status": {"type": "string", "enum": STATUS_CODE_STRINGS},
-            "status_name": {"type": "string"},
-            "failure_message": {"type": "string"},
-            "at": {"type": "string", "format": "date-time"},
-        },
-        "additionalProperties": False,
-    },
-    "RecordWithHistory": {
-        "allOf": [_ref("Record")],
-        "type": "object",
-        "required": ["history"],
-        "properties": {"history": {"type": "array", "items": _ref("HistoryEntry")}},
-    },
+    **{name: schema for kind in KINDS for name, schema in _kind_components(kind).items()},
     "Pagination": {
         "type": "object",
         "required": ["count", "limit", "offset", "next", "previous"],
@@ -119,7 +87,7 @@ COMPONENTS = {
         "maxItems": 1,
         "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}, "additionalProperties": False},
     },
-    "Counts": {
+    "InstanceCounts": {
         "type": "object",
         "required": ["count", "running", "created", "failed"],
         "properties": {key: {"type": "string", "pattern": "^[0-9]+$"} for key in ["count", "running", "created", "failed"]},
@@ -150,7 +118,7 @@ ANSWER_EXAMPLES = {
         "status": {"short_description": "Invalid request.", "code": 400},
         "errors": [{"location": "body", "name": "status", "description": '"42" is not a known status code'}],
     },
-    ("lambda_registry.count", "GET", 200): {
+    ("lambda_registry.instance_count", "GET", 200): {
         "status": {"short_description": "Lambda instances count.", "code": 200},
         "data": {"count": "2", "running": "1", "created": "7", "failed": "3"},
     },
@@ -209,12 +177,12 @@ def _success_response(answer):
     return response
 
 
-def _operation(service, method, view, args, registry, path_variant):
-    answer = view.openapi_answer
+def _operation(service, method, args, path_variant):
+    answer = service.answers[method]
     validators = args.get("validators", ())
     requires_token = any(getattr(v, "requires_token", False) for v in validators)
     body_schema = next((v.body_schema for v in validators if hasattr(v, "body_schema")), None)
-    query_name = next((v.query_schema_name for v in validators if hasattr(v, "query_schema_name")), None)
+    query_schema = next((v.query_schema for v in validators if hasattr(v, "query_schema")), None)
 
     operation = {
         "operationId": f"{method.lower()}_{service.name.split('.', 1)[1]}{path_variant}",
@@ -228,9 +196,8 @@ def _operation(service, method, view, args, registry, path_variant):
             {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[^/]+$"},
              "description": "the record's uuid, any case, with or without hyphens"}
         )
-    if query_name is not None:
-        query_schema = json_schema(registry.lambda_registry_query_schemas[query_name])
-        for name, schema in query_schema["properties"].items():
+    if query_schema is not None:
+        for name, schema in json_schema(query_schema)["properties"].items():
             parameters.append({"name": name, "in": "query", "required": False, "schema": schema})
     if parameters:
         operation["parameters"] = parameters
@@ -242,7 +209,7 @@ def _operation(service, method, view, args, registry, path_variant):
             content["example"] = example
         operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         errors += [400, 413, 415]
-    elif query_name is not None:
+    elif query_schema is not None:
         errors.append(400)
     if requires_token:
         errors.append(401)
@@ -258,20 +225,18 @@ def _operation(service, method, view, args, registry, path_variant):
 
 
 def build_document(registry):
-    from .services import all_services
-
     mapper = registry.getUtility(IRoutesMapper)
     paths = {}
-    for service in all_services():
+    for service in registry.lambda_registry_services:
         route = mapper.get_route(service.name)
         # Pyramid keeps a prefixed pattern without its leading slash.
-        base = "/" + route.pattern.replace(SLASH, "").lstrip("/")
+        base = "/" + path_of(route.pattern).lstrip("/")
         for variant, path in (("", base), ("_slash", base + "/")):
             item = paths.setdefault(path, {})
             for method, view, args in service.definitions:
                 if method == "HEAD":  # answered wherever GET is, as HTTP says
                     continue
-                item[method.lower()] = _operation(service, method, view, args, registry, variant)
+                item[method.lower()] = _operation(service, method, args, variant)
     return {
         "openapi": "3.1.0",
         "info": {

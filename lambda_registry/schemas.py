@@ -1,8 +1,10 @@
-"""Colander schemas of every request: bodies and query strings.
+"""Colander types of every request: body fields and query strings.
 
 The types are strict on purpose: service VMs never read our answers, so a
 value we would silently coerce or truncate is a value they never learn was
-wrong. Each type's error message is what the client sees in ``errors``.
+wrong. Each type's error message is what the client sees in ``errors``, and
+each type describes itself in JSON Schema (``json_schema``) for the OpenAPI
+document.
 """
 
 import json
@@ -11,62 +13,21 @@ import unicodedata
 
 import colander
 
-from .statuses import ALL_CODES, CODE_BY_TEXT
+from .jsonio import NotStrictJSON, dumps, loads
 
-NAME_MAX = 100
-FAILURE_MESSAGE_MAX = 1000
-INSTANCE_INFO_MAX_BYTES = 16 * 1024
 # Hyphenated 8-4-4-4-12, or 32 hex digits; no backreferences, so that the
 # same pattern serves JSON Schema validators (Rust's regex has none).
 UUID_PATTERN_TEXT = "^({h}{{8}}-{h}{{4}}-{h}{{4}}-{h}{{4}}-{h}{{12}}|{h}{{32}})$".format(h="[0-9a-fA-F]")
 UUID_PATTERN = re.compile(UUID_PATTERN_TEXT)
-# Newlines and tabs are allowed in a failure message (stack traces, logs).
-MESSAGE_WHITESPACE = frozenset("\n\r\t")
-
-
-# The largest finite double: JSON numbers past it parse to infinity in
-# Python and in browsers alike.
-DOUBLE_MAX = 1.7976931348623157e308
-
-
-class NotStrictJSON(ValueError):
-    """Valid to Python's parser, but not JSON every client can read back."""
-
-
-def _reject_constant(name):
-    raise NotStrictJSON(f"{name} is not a JSON number")
-
-
-def _finite_float(text):
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise NotStrictJSON(f"the number {text[:20]} does not fit a double")
-    return number
-
-
-def _double_sized_int(text):
-    number = int(text)
-    if abs(number) > DOUBLE_MAX:
-        raise NotStrictJSON(f"the number {text[:20]}... does not fit a double")
-    return number
-
-
-def loads(text):
-    """json.loads, strict: no NaN or Infinity, no number that does not fit a
-    double (``1e400`` would become infinity, which no JSON can carry back)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_double_sized_int)
-
-
-def dumps_compact(value):
-    # allow_nan=False: never write NaN or Infinity, which are not JSON.
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+# What we answer: lower-case, hyphenated.
+STORED_UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+# Newlines and tabs are allowed in long texts (stack traces, logs).
+TEXT_WHITESPACE = frozenset("\n\r\t")
 
 
 def _bad_characters(text, allowed=frozenset()):
     """Control characters, and lone surrogates that no database can store."""
-    return any(
-        unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text
-    )
+    return any(unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text)
 
 
 def quoted(value, limit=40):
@@ -98,11 +59,7 @@ class StrictType(colander.SchemaType):
 
 class Uuid(StrictType):
     def json_schema(self, node):
-        return {
-            "type": "string",
-            "pattern": UUID_PATTERN_TEXT,
-            "description": "a UUID, any case, with or without hyphens",
-        }
+        return {"type": "string", "pattern": UUID_PATTERN_TEXT, "description": "a UUID, any case, with or without hyphens"}
 
     def parse(self, node, cstruct):
         uuid = normalise_uuid(cstruct)
@@ -111,35 +68,44 @@ class Uuid(StrictType):
         return uuid
 
 
-class Name(StrictType):
+class Bounded(StrictType):
+    """A type with a size limit (characters, or bytes once encoded)."""
+
+    def __init__(self, limit):
+        self.limit = limit
+
+
+class Name(Bounded):
+    """1 to ``limit`` characters once trimmed, no control characters."""
+
     def json_schema(self, node):
         return {
             "type": "string",
             "minLength": 1,
-            "maxLength": NAME_MAX,
+            "maxLength": self.limit,
             # Some character that is not white space, and no control characters.
             "pattern": r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$",
-            "description": f"1 to {NAME_MAX} characters once trimmed; no control characters",
+            "description": f"1 to {self.limit} characters once trimmed; no control characters",
         }
 
     def parse(self, node, cstruct):
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "must be a string")
         name = cstruct.strip()
-        if not 1 <= len(name) <= NAME_MAX:
-            raise colander.Invalid(
-                node, f"must be 1 to {NAME_MAX} characters long after trimming"
-            )
+        if not 1 <= len(name) <= self.limit:
+            raise colander.Invalid(node, f"must be 1 to {self.limit} characters long after trimming")
         if _bad_characters(name):
             raise colander.Invalid(node, "must not contain control characters")
         return name
 
 
-class FailureMessage(StrictType):
+class Text(Bounded):
+    """At most ``limit`` characters; newlines and tabs allowed, no other control characters."""
+
     def json_schema(self, node):
         return {
             "type": "string",
-            "maxLength": FAILURE_MESSAGE_MAX,
+            "maxLength": self.limit,
             "pattern": r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",
             "default": "",
             "description": "newlines and tabs allowed, no other control characters",
@@ -148,39 +114,42 @@ class FailureMessage(StrictType):
     def parse(self, node, cstruct):
         if not isinstance(cstruct, str):
             raise colander.Invalid(node, "must be a string")
-        if len(cstruct) > FAILURE_MESSAGE_MAX:
-            raise colander.Invalid(node, f"must be at most {FAILURE_MESSAGE_MAX} characters long")
-        if _bad_characters(cstruct, MESSAGE_WHITESPACE):
-            raise colander.Invalid(
-                node, "must not contain control characters other than newlines and tabs"
-            )
+        if len(cstruct) > self.limit:
+            raise colander.Invalid(node, f"must be at most {self.limit} characters long")
+        if _bad_characters(cstruct, TEXT_WHITESPACE):
+            raise colander.Invalid(node, "must not contain control characters other than newlines and tabs")
         return cstruct
 
 
 class StatusCode(StrictType):
-    """A status code as a string ("20") or an integer (20); gives the integer."""
+    """A status code of ``statuses`` as a string ("20") or an integer (20); gives the integer."""
+
+    def __init__(self, statuses):
+        self.statuses = statuses
 
     def json_schema(self, node):
-        codes = sorted(ALL_CODES)
+        codes = self.statuses.sorted_codes()
+        example = str(codes[-1])
         return {
             "anyOf": [
                 {"type": "string", "enum": [str(code) for code in codes]},
                 {"type": "integer", "enum": codes},
             ],
-            "description": 'a status code, "20" (or 20)',
+            "description": f'a status code, "{example}" (or {example})',
         }
 
     def parse(self, node, cstruct):
         if isinstance(cstruct, bool) or not isinstance(cstruct, (str, int)):
-            raise colander.Invalid(node, 'must be a status code string such as "20"')
-        code = CODE_BY_TEXT.get(cstruct) if isinstance(cstruct, str) else cstruct
-        if code not in ALL_CODES:
+            raise colander.Invalid(node, f'must be a status code string such as "{self.statuses.sorted_codes()[-1]}"')
+        code = self.statuses.by_text.get(cstruct) if isinstance(cstruct, str) else cstruct
+        if code not in self.statuses.codes:
             raise colander.Invalid(node, f"{quoted(str(cstruct))} is not a known status code")
         return code
 
 
-class InstanceInfo(StrictType):
-    """A JSON object, or a string holding one; "" means {}. Gives its compact encoding."""
+class JsonObject(Bounded):
+    """A JSON object, or a string holding one; "" means {}. Gives its compact
+    encoding, at most ``limit`` bytes."""
 
     def json_schema(self, node):
         return {
@@ -189,7 +158,7 @@ class InstanceInfo(StrictType):
                 {"type": "string", "contentMediaType": "application/json", "contentSchema": {"type": "object"}},
             ],
             "description": f'a JSON object, or a string holding one ("" means {{}}); '
-            f"at most {INSTANCE_INFO_MAX_BYTES} bytes once encoded",
+            f"at most {self.limit} bytes once encoded",
         }
 
     def deserialize(self, node, cstruct):
@@ -213,32 +182,25 @@ class InstanceInfo(StrictType):
         if not isinstance(value, dict):
             raise colander.Invalid(node, "must be a JSON object or a string holding one")
         try:
-            encoded = dumps_compact(value)
+            encoded = dumps(value)
         except RecursionError:
             raise colander.Invalid(node, "is nested too deeply")
-        if len(encoded.encode("utf-8", "surrogatepass")) > INSTANCE_INFO_MAX_BYTES:
-            raise colander.Invalid(
-                node, f"must be at most {INSTANCE_INFO_MAX_BYTES} bytes once encoded"
-            )
+        # ASCII already (any other character is escaped): its length is its size.
+        if len(encoded) > self.limit:
+            raise colander.Invalid(node, f"must be at most {self.limit} bytes once encoded")
         return encoded
 
 
-def required(schema_type):
-    return colander.SchemaNode(schema_type, missing_msg="is required")
+def required(schema_type, name=None):
+    return colander.SchemaNode(schema_type, name=name, missing_msg="is required")
 
 
-class CreateInstance(colander.MappingSchema):
-    uuid = required(Uuid())
-    name = required(Name())
-    instance_info = required(InstanceInfo())
-    status = required(StatusCode())
-    failure_message = colander.SchemaNode(FailureMessage(), missing="")
-
-
-class UpdateStatus(colander.MappingSchema):
-    status = required(StatusCode())
-    # Absent clears the old message.
-    failure_message = colander.SchemaNode(FailureMessage(), missing="")
+def body_schema(nodes):
+    """A mapping schema of these nodes (each named)."""
+    schema = colander.MappingSchema()
+    for node in nodes:
+        schema.add(node)
+    return schema
 
 
 class QueryInteger(colander.SchemaType):
@@ -248,11 +210,13 @@ class QueryInteger(colander.SchemaType):
         self.minimum = minimum
         self.maximum = maximum
 
+    def _maximum(self, node):
+        return self.maximum(node) if callable(self.maximum) else self.maximum
+
     def json_schema(self, node):
         schema = {"type": "integer", "minimum": self.minimum}
-        maximum = self.maximum(node) if callable(self.maximum) else self.maximum
-        if maximum is not None:
-            schema["maximum"] = maximum
+        if self._maximum(node) is not None:
+            schema["maximum"] = self._maximum(node)
         return schema
 
     def serialize(self, node, appstruct):
@@ -261,7 +225,7 @@ class QueryInteger(colander.SchemaType):
     def deserialize(self, node, cstruct):
         if cstruct is colander.null:
             return colander.null
-        maximum = self.maximum(node) if callable(self.maximum) else self.maximum
+        maximum = self._maximum(node)
         bounds = f"from {self.minimum}" + (f" to {maximum}" if maximum is not None else " up")
         if not isinstance(cstruct, str) or not re.fullmatch(r"[0-9]{1,18}", cstruct):
             raise colander.Invalid(node, f"must be a whole number {bounds}")
@@ -274,12 +238,15 @@ class QueryInteger(colander.SchemaType):
 class StatusFilter(colander.SchemaType):
     """A comma-separated list of status codes: ``0,20``; gives a sorted list of integers."""
 
+    def __init__(self, statuses):
+        self.statuses = statuses
+
     def json_schema(self, node):
-        code = "(" + "|".join(sorted(CODE_BY_TEXT, key=int)) + ")"
+        code = "(" + "|".join(str(code) for code in self.statuses.sorted_codes()) + ")"
         return {
             "type": "string",
             "pattern": rf"^ *{code} *(, *{code} *)*$",
-            "description": "status codes separated by commas, e.g. 0,20",
+            "description": "status codes separated by commas, e.g. 0,2",
         }
 
     def serialize(self, node, appstruct):
@@ -291,22 +258,22 @@ class StatusFilter(colander.SchemaType):
         parts = [part.strip(" ") for part in cstruct.split(",")] if isinstance(cstruct, str) else []
         if not parts or not all(parts):
             raise colander.Invalid(node, "must be a comma-separated list of status codes")
-        unknown = [part for part in parts if part not in CODE_BY_TEXT]
+        unknown = [part for part in parts if part not in self.statuses.by_text]
         if unknown:
             raise colander.Invalid(node, f"{quoted(unknown[0])} is not a known status code")
-        return sorted({CODE_BY_TEXT[part] for part in parts})
+        return sorted({self.statuses.by_text[part] for part in parts})
 
 
-class ListQuery(colander.MappingSchema):
-    limit = colander.SchemaNode(
-        QueryInteger(maximum=lambda node: node.bindings["max_page_size"]), missing=None
-    )
-    offset = colander.SchemaNode(QueryInteger(), missing=0)
-    status = colander.SchemaNode(StatusFilter(), missing=None)
+def list_query(statuses, max_page_size):
+    return body_schema([
+        colander.SchemaNode(QueryInteger(maximum=max_page_size), name="limit", missing=None),
+        colander.SchemaNode(QueryInteger(), name="offset", missing=0),
+        colander.SchemaNode(StatusFilter(statuses), name="status", missing=None),
+    ])
 
 
-class CountQuery(colander.MappingSchema):
-    status = colander.SchemaNode(StatusFilter(), missing=None)
+def status_query(statuses):
+    return body_schema([colander.SchemaNode(StatusFilter(statuses), name="status", missing=None)])
 
 
 def json_schema(node):

@@ -74,6 +74,9 @@ SETTINGS = {
     "max_page_size": ("1000", _positive_int),
     "max_body_bytes": ("65536", _positive_int),
     "db_timeout": ("5", _positive_float),
+    # How many times a write is run when the database says try again
+    # (deadlock, serialization failure).
+    "retry_attempts": ("3", _positive_int),
     "count_cache_seconds": ("1", _non_negative_float),
     # A host's own session (the name of a request attribute), to share its
     # connection and transaction instead of opening ours.
@@ -94,6 +97,7 @@ class RegistrySettings:
     max_page_size: int
     max_body_bytes: int
     db_timeout: float
+    retry_attempts: int
     count_cache_seconds: float
     dbsession: str | None
 

@@ -1,10 +1,25 @@
-"""The status codes of a Lambda instance and the groups the count reports.
+"""The status codes of the records, and the groups their counts report.
 
 Codes travel as strings ("20") in the API, as the original service VMs send
 them, and are stored as small integers.
 """
 
-STATUS_NAMES = {
+
+class Statuses:
+    """The codes of one kind of record, each with its name."""
+
+    def __init__(self, names):
+        self.names = dict(names)
+        self.codes = frozenset(self.names)
+        # The string form of every code, for parsing input without int()
+        # surprises (int() would accept " 20", "+20", "020" and "2_0").
+        self.by_text = {str(code): code for code in self.names}
+
+    def sorted_codes(self):
+        return sorted(self.codes)
+
+
+INSTANCE_STATUSES = Statuses({
     0: "STARTED",
     1: "STOPPED",
     2: "PENDING",
@@ -29,14 +44,8 @@ STATUS_NAMES = {
     21: "FLINK_FAILED",
     22: "FLUME_INSTALLED",
     23: "FLUME_FAILED",
-}
-
-ALL_CODES = frozenset(STATUS_NAMES)
+})
 RUNNING = 0
 DESTROYED = 6
 FAILED_CODES = frozenset([9] + list(range(11, 24, 2)))
-ACTIVE_CODES = ALL_CODES - FAILED_CODES - {DESTROYED}
-
-# The string form of every code, for parsing input without int() surprises
-# (int() would accept " 20", "+20", "020" and "2_0").
-CODE_BY_TEXT = {str(code): code for code in STATUS_NAMES}
+ACTIVE_CODES = INSTANCE_STATUSES.codes - FAILED_CODES - {DESTROYED}

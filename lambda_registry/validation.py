@@ -1,27 +1,48 @@
-"""Cornice validators: the request body and query string through colander.
+"""Cornice validators: the request body, the query string, the uuid of the URL.
 
 Problems are added to ``request.errors`` (Cornice then answers 400 with all
-of them); a body too large to read is a 413 at once.
+of them); a request that cannot be read at all (wrong media type, a body
+too large) is refused at once.
 """
 
 import colander
+from cornice.errors import Errors
 
-from .responses import JSON, body_too_large, not_json
-from .schemas import CountQuery, ListQuery, NotStrictJSON, loads, normalise_uuid
+from .envelope import JSON, body_too_large, error, error_entry, not_json
+from .jsonio import NotStrictJSON, loads
+from .schemas import normalise_uuid
 from .settings import get_settings
 
 
+def start_request(request, **kwargs):
+    """First validator of every view: Cornice's per-request state.
+
+    Cornice's own include would set it with a NewRequest subscriber for
+    every request of a host application; ours only touches our requests.
+    """
+    request.validated = {}
+    request.errors = Errors()
+    request.info = {}
+
+
 def json_body_expected(request, **kwargs):
-    """Cornice validator, first of a view that takes a body: a JSON media type
+    """First check of a view that takes a body: a JSON media type
     (case-insensitive, parameters allowed; none at all is refused too, as a
     form or a typeless body is what a cross-site page can send without a
-    preflight), and a declared length within the limit. Both before the
-    token is checked: refusing costs no identity call."""
+    preflight), and a declared length within the limit, before anything
+    reads the body. Both before the token is checked: refusing costs no
+    identity call."""
     if request.content_type.lower() != JSON:
         raise not_json(request.headers.get("Content-Type", ""))
     limit = get_settings(request.registry).max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise body_too_large(limit)
+
+
+def no_body_expected(request, **kwargs):
+    """A view that takes no body: anything sent is refused, unread."""
+    if request.content_length or request.headers.get("Transfer-Encoding"):
+        raise error(400, None, [error_entry("body", "", "this request takes no body")])
 
 
 def read_body(request):
@@ -30,8 +51,6 @@ def read_body(request):
     if request.content_length is not None:
         if request.content_length > limit:
             raise body_too_large(limit)
-        # request.body rewinds a body made seekable (pyramid_retry does so,
-        # to give each attempt the whole body again).
         return request.body
     # Chunked bodies have no Content-Length: read one byte past the limit.
     body = request.body_file.read(limit + 1)
@@ -95,12 +114,11 @@ def body_validator(schema):
     return validate_body
 
 
-def query_validator(schema_name):
+def query_validator(schema):
     """A validator for the query string; unknown parameters are ignored
     (browsers add cache-busters), a parameter given twice is refused."""
 
     def validate_query(request, **kwargs):
-        schema = request.registry.lambda_registry_query_schemas[schema_name]
         query = {}
         try:
             parameters = request.GET
@@ -117,18 +135,19 @@ def query_validator(schema_name):
         if fields is not None:
             request.validated.update(fields)
 
-    validate_query.query_schema_name = schema_name  # for the OpenAPI document
+    validate_query.query_schema = schema  # for the OpenAPI document
     return validate_query
 
 
-def uuid_in_path(request, **kwargs):
-    """The uuid of the URL, normalised; a malformed one cannot exist (404 later)."""
-    request.validated["uuid"] = normalise_uuid(request.matchdict["uuid"])
+def uuid_in_path(not_found):
+    """A validator: the uuid of the URL, normalised. A malformed one cannot
+    exist: ``not_found(uuid as given)`` is raised, as for an unknown one."""
 
+    def validate_uuid(request, **kwargs):
+        uuid = normalise_uuid(request.matchdict["uuid"])
+        if uuid is None:
+            raise not_found(request.matchdict["uuid"])
+        request.validated["uuid"] = uuid
 
-def includeme(config):
-    max_page_size = get_settings(config.registry).max_page_size
-    config.registry.lambda_registry_query_schemas = {
-        "list": ListQuery().bind(max_page_size=max_page_size),
-        "count": CountQuery().bind(),
-    }
+    validate_uuid.in_path = "uuid"  # for the OpenAPI document
+    return validate_uuid

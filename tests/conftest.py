@@ -1,30 +1,36 @@
 """Fixtures: the app built from development.ini, on SQLite and (when
 LAMBDA_REGISTRY_TEST_DATABASE_URL is set) PostgreSQL, through WebTest.
 
-Requests go through the whole pyramid_tm commit path: what is committed, and
-what an error leaves uncommitted, is part of the contract under test. Each
-test starts from empty tables.
+Requests go through the whole commit path: what is committed, and what an
+error leaves uncommitted, is part of the contract under test. Each test
+starts from empty tables. Helpers that are not fixtures live in support.py.
 """
 
 import logging
 import os
-import pathlib
 
-from pyramid.paster import get_appsettings
 import pytest
 from sqlalchemy import inspect, text
-import transaction
-import transaction.interfaces
 import webtest
 
-import lambda_registry
+from lambda_registry.db.access import Database, Writer
+from lambda_registry.db.engine import get_engine
+from lambda_registry.db.tables import metadata
 from lambda_registry.migrate import upgrade
-from lambda_registry.models import get_engine, get_tm_session
 
 from .fake_astakos import FakeAstakos
-from .support import ALICE, BOB, CAROL_TOKEN, DAVE_TOKEN, IDENTITY_TIMEOUT, STATIC_TOKENS, TokenLeakHandler
+from .minimal_host import make_host
+from .support import (
+    ALICE,
+    BOB,
+    CAROL_TOKEN,
+    DAVE_TOKEN,
+    TokenLeakHandler,
+    build_app,
+    okeanos_settings,
+    settings_for,
+)
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 # The production override would point every test app at another database.
 os.environ.pop("LAMBDA_REGISTRY_DATABASE_URL", None)
 PG_URL = os.environ.get("LAMBDA_REGISTRY_TEST_DATABASE_URL")
@@ -53,55 +59,19 @@ def clear_tables(engine):
         # The example portal's table, when its tests made it.
         if "portal_audit" in inspect(connection).get_table_names():
             connection.execute(text("DELETE FROM portal_audit"))
-        connection.execute(text("DELETE FROM lambda_instance_status_changes"))
-        connection.execute(text("DELETE FROM lambda_instances"))
-        connection.execute(text("UPDATE lambda_instance_status_counts SET records = 0"))
-        connection.execute(text("DELETE FROM lambda_instance_owner_counts"))
-
-
-def app_settings(database_url, **overrides):
-    settings = get_appsettings(str(ROOT / "development.ini"))
-    settings.update(
-        {
-            "sqlalchemy.url": database_url,
-            "lambda_registry.static_tokens": STATIC_TOKENS,
-        }
-    )
-    settings.update(overrides)
-    return settings
-
-
-def okeanos_app(database_url, identity_url, **overrides):
-    """The app with the okeanos policy, asking the identity service at ``identity_url``."""
-    settings = {
-        "lambda_registry.auth": "okeanos",
-        "lambda_registry.okeanos.identity_url": identity_url,
-        "lambda_registry.okeanos.timeout": str(IDENTITY_TIMEOUT),
-    }
-    settings.update(overrides)
-    return lambda_registry.main({}, **app_settings(database_url, **settings))
-
-
-@pytest.fixture(scope="session")
-def astakos():
-    fake = FakeAstakos().start()
-    yield fake
-    fake.stop()
+        for table in reversed(metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 @pytest.fixture
-def fake(astakos):
-    """The fake identity service, reset, knowing carol and dave."""
-    astakos.reset()
-    astakos.users.clear()
-    astakos.add_user(CAROL_TOKEN, "carol-uuid-0001")
-    astakos.add_user(DAVE_TOKEN, "dave-uuid-0002")
-    return astakos
+def make_app(database_url, clean_db):
+    """``make_app(**settings)``: a fresh standalone app on the test database."""
+    return lambda **overrides: build_app(database_url, **overrides)
 
 
 @pytest.fixture(scope="session")
 def app(dbengine, database_url):
-    return lambda_registry.main({}, **app_settings(database_url))
+    return build_app(database_url)
 
 
 @pytest.fixture
@@ -110,30 +80,34 @@ def clean_db(dbengine):
     yield dbengine
 
 
-@pytest.fixture
-def tm():
-    """A doomed transaction: whatever a test writes through it is rolled back."""
-    manager = transaction.TransactionManager(explicit=True)
-    manager.begin()
-    manager.doom()
-    yield manager
-    try:
-        manager.abort()
-    except transaction.interfaces.NoTransaction:  # the test ended it itself
-        pass
+@pytest.fixture(scope="session")
+def embedded_app(dbengine, database_url):
+    """The registry included in the minimal host, at the root, with the same settings."""
+    return make_host(settings_for(database_url))
+
+
+def pytest_generate_tests(metafunc):
+    """A module naming ``APP_MODES = ("standalone", "embedded")`` runs each
+    of its ``testapp`` tests against both: our URLs must behave the same."""
+    if "testapp" in metafunc.fixturenames:
+        modes = getattr(metafunc.module, "APP_MODES", ("standalone",))
+        metafunc.parametrize("app_mode", modes)
 
 
 @pytest.fixture
-def dbsession(app, clean_db, tm):
-    """A session of the app's own factory, joined to the doomed ``tm``."""
-    return get_tm_session(app.registry.lambda_registry_dbsession_factory, tm, writes=True)
-
-
-@pytest.fixture
-def testapp(app, clean_db):
+def testapp(app_mode, request, clean_db):
+    wsgi = request.getfixturevalue("app" if app_mode == "standalone" else "embedded_app")
     # clean_db changed the counters behind the app's back.
-    app.registry.lambda_registry_public_counts.invalidate()
-    return webtest.TestApp(app)
+    wsgi.registry.lambda_registry_counts.clear()
+    return webtest.TestApp(wsgi)
+
+
+@pytest.fixture
+def writer(dbengine, clean_db):
+    """A write transaction on the test database, rolled back at the end."""
+    writer = Writer(Database(dbengine, db_timeout=5, retry_attempts=1))
+    yield writer
+    writer.close()
 
 
 @pytest.fixture
@@ -155,6 +129,29 @@ def query(dbengine):
             return connection.execute(text(sql), params).all()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def astakos():
+    fake = FakeAstakos().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake(astakos):
+    """The fake identity service, reset, knowing carol and dave."""
+    astakos.reset()
+    astakos.users.clear()
+    astakos.add_user(CAROL_TOKEN, "carol-uuid-0001")
+    astakos.add_user(DAVE_TOKEN, "dave-uuid-0002")
+    return astakos
+
+
+@pytest.fixture
+def make_okeanos_app(make_app, fake):
+    """``make_okeanos_app(**settings)``: the app with the okeanos policy, asking the fake."""
+    return lambda **overrides: make_app(**okeanos_settings(fake.url, **overrides))
 
 
 # -- no token in any log line of the whole session ---------------------------
@@ -187,9 +184,9 @@ def counters_agree(query):
         records = {(owner, status): n for owner, status, n in query(
             "SELECT owner, status, count(*) FROM lambda_instances GROUP BY owner, status")}
         owners = {(owner, status): n for owner, status, n in query(
-            "SELECT owner, status, records FROM lambda_instance_owner_counts WHERE records <> 0")}
+            "SELECT owner, status, record_count FROM lambda_instance_owner_counts WHERE record_count <> 0")}
         public = {status: n for status, n in query(
-            "SELECT status, records FROM lambda_instance_status_counts WHERE records <> 0")}
+            "SELECT status, record_count FROM lambda_instance_status_counts WHERE record_count <> 0")}
         by_status = {}
         for (_, status), n in records.items():
             by_status[status] = by_status.get(status, 0) + n

@@ -70,10 +70,9 @@ class FakeAstakos:
 
     def wait_for_in_flight(self, count, timeout=5.0):
         """Block until ``count`` calls are held at the gate (or fail the test)."""
-        deadline = time.monotonic() + timeout
-        while self.in_flight < count:
-            assert time.monotonic() < deadline, f"{self.in_flight} calls in flight, expected {count}"
-            time.sleep(0.005)
+        from .support import wait_for
+
+        wait_for(lambda: self.in_flight >= count, timeout, f"{count} identity calls in flight")
 
     @property
     def url(self):

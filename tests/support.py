@@ -1,21 +1,25 @@
-"""Helpers the tests share: the envelope assertion and request headers."""
+"""What the tests share besides fixtures: tokens and users, building apps,
+the envelope assertion, a real server, one HTTP client, a fake clock."""
 
 import contextlib
 import http.client
 import json
 import logging
+import pathlib
 import socket
 import threading
+import time
 
+from pyramid.paster import get_appsettings
 import waitress.server
+
+import lambda_registry
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 ALICE_TOKEN = "test-token-alice"
 BOB_TOKEN = "test-token-bob"
 STATIC_TOKENS = f"\n{ALICE_TOKEN} alice\n{BOB_TOKEN} bob"
-
-UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
-OTHER_UUID = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
-
 
 # Users of the fake ~okeanos identity service.
 CAROL_TOKEN = "okeanos-token-carol-6f1d"
@@ -23,29 +27,82 @@ DAVE_TOKEN = "okeanos-token-dave-93ab"
 IDENTITY_TIMEOUT = 1.0
 IDENTITY_UNAVAILABLE = "The ~okeanos identity service is unavailable."
 
+UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
+OTHER_UUID = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
+
 # Every token any test sends (the okeanos tests register theirs here too):
 # none may ever reach a log (see conftest).
 SECRET_TOKENS = {ALICE_TOKEN, BOB_TOKEN, CAROL_TOKEN, DAVE_TOKEN}
 
 
-class TokenLeakHandler(logging.Handler):
-    """Formats every record (traceback included) and notes those holding a token."""
+# -- apps -------------------------------------------------------------------
 
-    def __init__(self):
-        super().__init__(level=logging.DEBUG)
-        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
-        self.leaks = []
-        self.records = 0
+def settings_for(database_url, **overrides):
+    """development.ini's settings on ``database_url``, with the test tokens."""
+    settings = get_appsettings(str(ROOT / "development.ini"))
+    settings.update({"sqlalchemy.url": database_url, "lambda_registry.static_tokens": STATIC_TOKENS})
+    settings.update(overrides)
+    return settings
 
-    def emit(self, record):
-        self.records += 1
-        try:
-            text = self.format(record)
-        except Exception:
-            text = repr(record.__dict__)
-        if any(token in text for token in SECRET_TOKENS):
-            self.leaks.append(record.name)
 
+def build_app(database_url, **overrides):
+    """The standalone app (``main``) of ``settings_for(database_url, **overrides)``."""
+    return lambda_registry.main({}, **settings_for(database_url, **overrides))
+
+
+def okeanos_settings(identity_url, **overrides):
+    """Overrides for the okeanos policy, asking the identity service at ``identity_url``."""
+    settings = {
+        "lambda_registry.auth": "okeanos",
+        "lambda_registry.okeanos.identity_url": identity_url,
+        "lambda_registry.okeanos.timeout": str(IDENTITY_TIMEOUT),
+    }
+    settings.update(overrides)
+    return settings
+
+
+class FunctionPolicy:
+    """A third party's Pyramid 2 security policy: the identity is ``identify(request)``."""
+
+    def __init__(self, identify):
+        self.identify = identify
+
+    def identity(self, request):
+        return self.identify(request)
+
+    def authenticated_userid(self, request):
+        return self.identity(request)
+
+    def permits(self, request, context, permission):
+        return True
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        return []
+
+
+def wait_for(condition, timeout=5.0, what="the condition"):
+    """Poll ``condition()`` until it holds (or fail the test): a wait for an
+    event, never a guess of how long something takes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} never held within {timeout} s"
+        time.sleep(0.005)
+
+
+class FakeClock:
+    """A monotonic clock the test moves: ``clock.now += 61``."""
+
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+# -- requests and answers ----------------------------------------------------
 
 def token_headers(token):
     return {"Authorization": f"Token {token}"}
@@ -92,6 +149,8 @@ def new_instance(uuid=UUID, **fields):
     return body
 
 
+# -- a real server and a real client ------------------------------------------
+
 def ini_server_settings(ini_path):
     """The waitress settings of an ini file's [server:main], without its address."""
     import plaster
@@ -114,20 +173,33 @@ def served(app, threads=8, **server_settings):
         thread.join(timeout=5)
 
 
-def call(address, method, path, token=None, body=None, timeout=30):
-    """One HTTP request on a new connection: (status, headers, parsed JSON body)."""
+def call(address, method, path, token=None, body=None, headers=(), raw_body=None, timeout=30):
+    """One HTTP request on a new connection: (status, headers, parsed JSON body or None).
+
+    ``body`` is sent as JSON with its Content-Type; ``raw_body`` as is (bytes,
+    or an iterable of chunks, sent chunked); ``headers`` are (name, value)
+    pairs sent exactly so, in this order, after the token's.
+    """
     connection = http.client.HTTPConnection(*address, timeout=timeout)
-    headers = {}
+    headers = list(headers)
     if token is not None:
-        headers["Authorization"] = f"Token {token}"
-    payload = None
+        headers.insert(0, ("Authorization", f"Token {token}"))
     if body is not None:
-        payload = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
+        raw_body = json.dumps(body).encode()
+        headers.append(("Content-Type", "application/json"))
     try:
-        connection.request(method, path, body=payload, headers=headers)
+        if raw_body is not None and not isinstance(raw_body, bytes):
+            connection.request(method, path, body=raw_body, headers=dict(headers), encode_chunked=True)
+        else:
+            connection.putrequest(method, path, skip_accept_encoding=True)
+            for name, value in headers:
+                connection.putheader(name, value)
+            if raw_body is not None:
+                connection.putheader("Content-Length", str(len(raw_body)))
+            connection.endheaders(raw_body)
         response = connection.getresponse()
-        return response.status, dict(response.getheaders()), json.loads(response.read())
+        payload = response.read()
+        return response.status, dict(response.getheaders()), json.loads(payload) if payload else None
     finally:
         connection.close()
 
@@ -139,23 +211,20 @@ def free_port():
         return sock.getsockname()[1]
 
 
-class FunctionPolicy:
-    """A third party's Pyramid 2 security policy: the identity is ``identify(request)``."""
+class TokenLeakHandler(logging.Handler):
+    """Formats every record (traceback included) and notes those holding a token."""
 
-    def __init__(self, identify):
-        self.identify = identify
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(message)s"))
+        self.leaks = []
+        self.records = 0
 
-    def identity(self, request):
-        return self.identify(request)
-
-    def authenticated_userid(self, request):
-        return self.identity(request)
-
-    def permits(self, request, context, permission):
-        return True
-
-    def remember(self, request, userid, **kw):
-        return []
-
-    def forget(self, request, **kw):
-        return []
+    def emit(self, record):
+        self.records += 1
+        try:
+            text = self.format(record)
+        except Exception:
+            text = repr(record.__dict__)
+        if any(token in text for token in SECRET_TOKENS):
+            self.leaks.append(record.name)

@@ -6,8 +6,7 @@ import webtest
 
 import lambda_registry
 
-from .conftest import app_settings
-from .support import ALICE_TOKEN, UUID, FunctionPolicy, assert_envelope, new_instance
+from .support import ALICE_TOKEN, UUID, FunctionPolicy, assert_envelope, build_app, new_instance, settings_for
 
 PROTECTED = [
     ("post", "/api/lambda_instances/"),
@@ -60,10 +59,8 @@ def not_a_policy_factory(registry):
     return object()
 
 
-def test_dotted_policy_factory(database_url, clean_db):
-    app = webtest.TestApp(
-        lambda_registry.main({}, **app_settings(database_url, **{"lambda_registry.auth": "tests.test_auth:header_policy_factory"}))
-    )
+def test_dotted_policy_factory(make_app):
+    app = webtest.TestApp(make_app(**{"lambda_registry.auth": "tests.test_auth:header_policy_factory"}))
     app.post_json("/api/lambda_instances/", new_instance(), headers={"X-Test-User": "carol"}, status=202)
     listed = app.get("/api/lambda_instances/", headers={"X-Test-User": "carol"}).json["data"]
     assert [record["uuid"] for record in listed] == [UUID]
@@ -77,18 +74,18 @@ def test_dotted_policy_factory(database_url, clean_db):
 )
 def test_unknown_policy_fails_at_start_up_naming_the_setting(database_url, value):
     with pytest.raises(ConfigurationError, match="lambda_registry.auth"):
-        lambda_registry.main({}, **app_settings(database_url, **{"lambda_registry.auth": value}))
+        build_app(database_url, **{"lambda_registry.auth": value})
 
 
 def test_standalone_app_requires_a_policy(database_url):
-    settings = app_settings(database_url)
+    settings = settings_for(database_url)
     del settings["lambda_registry.auth"]
     with pytest.raises(ConfigurationError, match="lambda_registry.auth"):
         lambda_registry.main({}, **settings)
 
 
 def test_malformed_static_tokens_fail_without_showing_the_line(database_url):
-    settings = app_settings(database_url, **{"lambda_registry.static_tokens": "secret-token alice extra"})
+    settings = settings_for(database_url, **{"lambda_registry.static_tokens": "secret-token alice extra"})
     with pytest.raises(ConfigurationError, match="lambda_registry.static_tokens") as failure:
         lambda_registry.main({}, **settings)
     assert "secret-token" not in str(failure.value)

@@ -6,6 +6,8 @@ import pytest
 
 from .support import assert_envelope, new_instance
 
+APP_MODES = ("standalone", "embedded")  # our URLs behave the same embedded (conftest)
+
 COUNTED = "Lambda instances count."
 
 

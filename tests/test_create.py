@@ -6,6 +6,8 @@ import pytest
 
 from .support import OTHER_UUID, UUID, assert_envelope, new_instance
 
+APP_MODES = ("standalone", "embedded")  # our URLs behave the same embedded (conftest)
+
 CREATED = "Your request to create a new lambda instance has been accepted."
 ALREADY = "The specified lambda instance has already been created."
 

@@ -7,8 +7,7 @@ import webtest
 
 import lambda_registry
 
-from .conftest import app_settings
-from .support import ALICE, UUID, assert_envelope, new_instance
+from .support import ALICE, UUID, assert_envelope, build_app, new_instance
 
 
 @pytest.mark.parametrize(
@@ -43,10 +42,8 @@ def exploding_policy_factory(registry):
     return ExplodingPolicy()
 
 
-def test_unexpected_error_is_a_500_envelope_that_says_nothing_internal(database_url, clean_db, caplog):
-    app = webtest.TestApp(
-        lambda_registry.main({}, **app_settings(database_url, **{"lambda_registry.auth": "tests.test_errors:exploding_policy_factory"}))
-    )
+def test_unexpected_error_is_a_500_envelope_that_says_nothing_internal(make_app, caplog):
+    app = webtest.TestApp(make_app(**{"lambda_registry.auth": "tests.test_errors:exploding_policy_factory"}))
     with caplog.at_level(logging.ERROR, logger="lambda_registry"):
         response = app.post_json("/api/lambda_instances/", new_instance(), headers=ALICE, status="*")
     body = assert_envelope(response, 500, "Internal server error.")
@@ -75,7 +72,7 @@ UNREACHABLE = [
     ],
 )
 def test_unreachable_database_is_503(url, method, path, body):
-    app = webtest.TestApp(lambda_registry.main({}, **app_settings(url, **{"lambda_registry.db_timeout": "2"})))
+    app = webtest.TestApp(build_app(url, **{"lambda_registry.db_timeout": "2"}))
     if body is not None:
         response = app.post_json(path, body, headers=ALICE, status="*")
     else:
@@ -85,7 +82,7 @@ def test_unreachable_database_is_503(url, method, path, body):
 
 
 def test_lbheartbeat_touches_nothing():
-    app = webtest.TestApp(lambda_registry.main({}, **app_settings(UNREACHABLE[0])))
+    app = webtest.TestApp(build_app(UNREACHABLE[0]))
     assert_envelope(app.get("/__lbheartbeat__"), 200)
     assert_envelope(app.get("/__lbheartbeat__/"), 200)
 

@@ -7,7 +7,6 @@ import json
 import logging
 import secrets
 import socket
-import time
 
 from pyramid.config import Configurator
 import pytest
@@ -16,36 +15,31 @@ import webtest
 from lambda_registry.auth.policy import refusal_tally
 from lambda_registry.logs import QueueWarningSummary, Tally
 
-from .conftest import ROOT, app_settings, okeanos_app
 from .support import (
     ALICE,
     CAROL_TOKEN,
     DAVE_TOKEN,
     IDENTITY_UNAVAILABLE,
+    ROOT,
     UUID,
+    FakeClock,
     FunctionPolicy,
     assert_envelope,
     call,
     ini_server_settings,
     new_instance,
     served,
+    settings_for,
     token_headers,
+    wait_for,
 )
 
 LIST = "/api/lambda_instances/"
 
 
-class FakeClock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def okeanos(database_url, clean_db, fake):
-    return webtest.TestApp(okeanos_app(database_url, fake.url))
+def okeanos(make_okeanos_app):
+    return webtest.TestApp(make_okeanos_app())
 
 
 # -- tokens that cannot be ~okeanos tokens ------------------------------------
@@ -71,8 +65,8 @@ def test_a_256_character_token_is_asked_about(okeanos, fake):
 
 # -- refused tokens never evict accepted ones --------------------------------
 
-def test_a_flood_of_random_tokens_never_evicts_a_cached_identity(database_url, clean_db, fake):
-    app = webtest.TestApp(okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.cache_size": "2"}))
+def test_a_flood_of_random_tokens_never_evicts_a_cached_identity(make_okeanos_app, fake):
+    app = webtest.TestApp(make_okeanos_app(**{"lambda_registry.okeanos.cache_size": "2"}))
     app.get(LIST, headers=token_headers(CAROL_TOKEN), status=200)
     for _ in range(300):
         app.get(LIST, headers=token_headers(secrets.token_hex(16)), status=401)
@@ -84,22 +78,13 @@ def test_a_flood_of_random_tokens_never_evicts_a_cached_identity(database_url, c
 # -- a bound on the requests waiting for the identity service -----------------
 
 @pytest.fixture
-def live_okeanos(database_url, clean_db, fake):
+def live_okeanos(make_okeanos_app):
     """16 server threads, at most 2 requests waiting on the identity service
     (whose calls may take 5 s: the gate, not the timeout, ends them here)."""
-    app = okeanos_app(
-        database_url, fake.url,
-        **{"lambda_registry.okeanos.max_concurrent_checks": "2", "lambda_registry.okeanos.timeout": "5"},
-    )
+    app = make_okeanos_app(**{"lambda_registry.okeanos.max_concurrent_checks": "2", "lambda_registry.okeanos.timeout": "5"})
     with served(app, threads=16) as address:
         yield address, app.registry.lambda_registry_policy.cache
 
-
-def wait_for(condition, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.005)
 
 
 def test_past_the_bound_uncached_tokens_get_503_at_once_and_cached_users_never_wait(live_okeanos, fake):
@@ -255,7 +240,7 @@ def test_the_largest_double_is_kept_and_every_answer_is_strict_json(testapp):
 
 
 def test_an_answer_that_would_not_be_strict_json_is_never_sent():
-    from lambda_registry.responses import success
+    from lambda_registry.envelope import success
 
     with pytest.raises(ValueError):
         success(200, "x", {"count": float("nan")})
@@ -268,7 +253,7 @@ def host(database_url, clean_db):
     """A host application whose own policy says every caller is ``policy.userid``."""
     policy = FunctionPolicy(lambda request: policy.userid)
     policy.userid = None
-    settings = app_settings(database_url)
+    settings = settings_for(database_url)
     del settings["lambda_registry.auth"]  # the host's policy decides
     with Configurator(settings=settings) as config:
         config.include("pyramid_tm")
@@ -298,8 +283,8 @@ def test_a_host_identity_that_is_a_string_is_the_owner(host, query):
 
 # -- logs an operator can use -----------------------------------------------------------
 
-def test_refused_tokens_are_summarised_once_per_interval_never_shown(database_url, clean_db, fake, caplog):
-    app = okeanos_app(database_url, fake.url)
+def test_refused_tokens_are_summarised_once_per_interval_never_shown(make_okeanos_app, caplog):
+    app = make_okeanos_app()
     clock = FakeClock()
     app.registry.lambda_registry_policy.refusals = refusal_tally(clock)
     client = webtest.TestApp(app)

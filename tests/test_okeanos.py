@@ -8,14 +8,15 @@ import time
 import pytest
 import webtest
 
-from lambda_registry.auth.cache import IdentityCache
+from lambda_registry.auth.cache import REJECTED_TTL, IdentityCache
+from lambda_registry.settings import get_settings
 
-from .conftest import okeanos_app
 from .fake_astakos import FakeAstakos
 from .support import (
     CAROL_TOKEN,
     DAVE_TOKEN,
     IDENTITY_TIMEOUT as TIMEOUT,
+    FakeClock,
     IDENTITY_UNAVAILABLE as UNAVAILABLE,
     SECRET_TOKENS,
     UUID,
@@ -26,6 +27,7 @@ from .support import (
     new_instance,
     served,
     token_headers,
+    wait_for,
 )
 
 OTHER_TOKENS = ["flood-token-77", "late-token-51", "short-lived-42", "third-token-64", "refused-token-13"]
@@ -47,93 +49,113 @@ def test_the_leak_check_sees_a_token_in_a_log_line():
 
 
 @pytest.fixture
-def app(database_url, clean_db, fake):
-    return webtest.TestApp(okeanos_app(database_url, fake.url))
+def okeanos(make_okeanos_app):
+    return webtest.TestApp(make_okeanos_app())
 
 
-def test_the_owner_is_the_astakos_user(app, query):
-    app.post_json("/api/lambda_instances/", new_instance(), headers=token_headers(CAROL_TOKEN), status=202)
+def test_the_owner_is_the_astakos_user(okeanos, query):
+    okeanos.post_json("/api/lambda_instances/", new_instance(), headers=token_headers(CAROL_TOKEN), status=202)
     assert [tuple(r) for r in query("SELECT owner, uuid FROM lambda_instances")] == [("carol-uuid-0001", UUID)]
 
 
-def test_two_users_records_stay_apart(app):
+def test_two_users_records_stay_apart(okeanos):
     carol, dave = token_headers(CAROL_TOKEN), token_headers(DAVE_TOKEN)
-    app.post_json("/api/lambda_instances/", new_instance(name="carol's"), headers=carol, status=202)
-    app.post_json("/api/lambda_instances/", new_instance(name="dave's"), headers=dave, status=202)
-    assert [r["name"] for r in app.get("/api/lambda_instances/", headers=carol).json["data"]] == ["carol's"]
-    assert [r["name"] for r in app.get("/api/lambda_instances/", headers=dave).json["data"]] == ["dave's"]
-    app.delete(f"/api/lambda_instances/{UUID}", headers=dave, status=202)
-    assert app.get(f"/api/lambda_instances/{UUID}", headers=carol).json["data"][0]["status"] == "20"
+    okeanos.post_json("/api/lambda_instances/", new_instance(name="carol's"), headers=carol, status=202)
+    okeanos.post_json("/api/lambda_instances/", new_instance(name="dave's"), headers=dave, status=202)
+    assert [r["name"] for r in okeanos.get("/api/lambda_instances/", headers=carol).json["data"]] == ["carol's"]
+    assert [r["name"] for r in okeanos.get("/api/lambda_instances/", headers=dave).json["data"]] == ["dave's"]
+    okeanos.delete(f"/api/lambda_instances/{UUID}", headers=dave, status=202)
+    assert okeanos.get(f"/api/lambda_instances/{UUID}", headers=carol).json["data"][0]["status"] == "20"
 
 
-def test_twenty_sequential_requests_make_one_identity_call(app, fake):
+def test_twenty_sequential_requests_make_one_identity_call(okeanos, fake):
     for _ in range(20):
-        app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status=200)
+        okeanos.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status=200)
     assert fake.calls[CAROL_TOKEN] == 1
 
 
 @pytest.mark.parametrize("message", ["Invalid token", "Authentication expired", "User inactive"])
-def test_refused_token_is_401(app, fake, message):
+def test_refused_token_is_401(okeanos, fake, message):
     fake.add_user("refused-token-13", "someone", refused=message)
-    response = app.get("/api/lambda_instances/", headers=token_headers("refused-token-13"), status="*")
+    response = okeanos.get("/api/lambda_instances/", headers=token_headers("refused-token-13"), status="*")
     assert_envelope(response, 401, error_names=["Authorization"])
     assert response.headers["WWW-Authenticate"] == "Token"
 
 
-def test_unknown_token_is_401_and_a_flood_of_it_is_damped(app, fake):
+def test_unknown_token_is_401_and_a_flood_of_it_is_damped(okeanos, fake):
     for _ in range(50):
-        response = app.get("/api/lambda_instances/", headers=token_headers("flood-token-77"), status="*")
+        response = okeanos.get("/api/lambda_instances/", headers=token_headers("flood-token-77"), status="*")
         assert response.status_int == 401
     assert fake.calls["flood-token-77"] == 1
 
 
-def test_rejection_is_remembered_only_briefly(database_url, clean_db, fake):
-    app = webtest.TestApp(okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.cache_ttl": "1"}))
+def with_clock(app, clock):
+    """The app's identity cache, anew, on ``clock`` (and the app's settings)."""
+    settings = get_settings(app.registry)
+    policy = app.registry.lambda_registry_policy
+    policy.cache = IdentityCache(settings.okeanos_cache_ttl, settings.okeanos_cache_size,
+                                 settings.okeanos_max_concurrent_checks, clock=clock)
+    return webtest.TestApp(app)
+
+
+def test_rejection_is_remembered_only_briefly(make_okeanos_app, fake):
+    clock = FakeClock()
+    app = with_clock(make_okeanos_app(), clock)
     app.get("/api/lambda_instances/", headers=token_headers("late-token-51"), status=401)
     fake.add_user("late-token-51", "late-user")
-    time.sleep(1.1)
+    clock.now += REJECTED_TTL - 0.1
+    app.get("/api/lambda_instances/", headers=token_headers("late-token-51"), status=401)
+    clock.now += 0.2
     app.get("/api/lambda_instances/", headers=token_headers("late-token-51"), status=200)
     assert fake.calls["late-token-51"] == 2
 
 
-def test_an_answer_without_user_is_a_bad_token(app, fake):
+def test_an_answer_without_user_is_a_bad_token(okeanos, fake):
     # Astakos answers an empty token with 200 and no user; our header cannot
     # carry an empty token, so the fake is asked to answer that way.
     original = fake.answer
     fake.answer = lambda token: original("")
     try:
-        response = app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status="*")
+        response = okeanos.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status="*")
     finally:
         fake.answer = original
     assert_envelope(response, 401)
 
 
-def test_astakos_404_is_a_bad_token(database_url, clean_db, fake):
-    app = webtest.TestApp(okeanos_app(database_url, fake.url.replace("/identity/v2.0", "/elsewhere")))
+def test_astakos_404_is_a_bad_token(make_okeanos_app, fake):
+    app = webtest.TestApp(make_okeanos_app(**{"lambda_registry.okeanos.identity_url": fake.url.replace("/identity/v2.0", "/elsewhere")}))
     assert_envelope(app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status="*"), 401)
 
 
-def test_a_token_is_validated_again_when_astakos_says_it_expired(app, fake):
-    fake.add_user("short-lived-42", "erin", expires_in=1.0)
+def test_a_token_is_validated_again_when_astakos_says_it_expired(make_okeanos_app, fake):
+    clock = FakeClock()
+    app = with_clock(make_okeanos_app(), clock)
+    fake.add_user("short-lived-42", "erin", expires_in=60.0)
     app.get("/api/lambda_instances/", headers=token_headers("short-lived-42"), status=200)
+    clock.now += 59
     app.get("/api/lambda_instances/", headers=token_headers("short-lived-42"), status=200)
     assert fake.calls["short-lived-42"] == 1
-    time.sleep(1.2)
     # cache_ttl is 300 s, but Astakos said the token ends now: ask again (and it is refused).
+    clock.now += 2
+    fake.add_user("short-lived-42", "erin", expires_in=-1.0)
     app.get("/api/lambda_instances/", headers=token_headers("short-lived-42"), status=401)
     assert fake.calls["short-lived-42"] == 2
 
 
-def test_a_token_is_validated_again_after_cache_ttl(database_url, clean_db, fake):
-    app = webtest.TestApp(okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.cache_ttl": "1"}))
+def test_a_token_is_validated_again_after_cache_ttl(make_okeanos_app, fake):
+    clock = FakeClock()
+    app = with_clock(make_okeanos_app(**{"lambda_registry.okeanos.cache_ttl": "10"}), clock)
     app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status=200)
-    time.sleep(1.1)
+    clock.now += 9.9
+    app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status=200)
+    assert fake.calls[CAROL_TOKEN] == 1
+    clock.now += 0.2
     app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status=200)
     assert fake.calls[CAROL_TOKEN] == 2
 
 
-def test_least_recently_used_tokens_leave_a_full_cache_first(database_url, clean_db, fake):
-    app = webtest.TestApp(okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.cache_size": "2"}))
+def test_least_recently_used_tokens_leave_a_full_cache_first(make_okeanos_app, fake):
+    app = webtest.TestApp(make_okeanos_app(**{"lambda_registry.okeanos.cache_size": "2"}))
     fake.add_user("third-token-64", "frank")
     for token in [CAROL_TOKEN, DAVE_TOKEN, CAROL_TOKEN, "third-token-64", CAROL_TOKEN, DAVE_TOKEN]:
         app.get("/api/lambda_instances/", headers=token_headers(token), status=200)
@@ -141,8 +163,8 @@ def test_least_recently_used_tokens_leave_a_full_cache_first(database_url, clean
     assert (fake.calls[CAROL_TOKEN], fake.calls[DAVE_TOKEN], fake.calls["third-token-64"]) == (1, 2, 1)
 
 
-def test_cache_keys_are_not_tokens(database_url, fake):
-    policy_app = okeanos_app(database_url, fake.url)
+def test_cache_keys_are_not_tokens(make_okeanos_app, fake):
+    policy_app = make_okeanos_app()
     webtest.TestApp(policy_app).get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN))
     cache = policy_app.registry.lambda_registry_policy.cache
     assert len(cache) == 1
@@ -152,10 +174,10 @@ def test_cache_keys_are_not_tokens(database_url, fake):
 
 
 @pytest.fixture
-def live(database_url, clean_db, fake):
+def live(make_okeanos_app, fake):
     """The okeanos app on real waitress, 16 threads, room for 16 requests
     waiting on the identity service (the bound itself: test_hostile_traffic)."""
-    app = okeanos_app(database_url, fake.url, **{"lambda_registry.okeanos.max_concurrent_checks": "16"})
+    app = make_okeanos_app(**{"lambda_registry.okeanos.max_concurrent_checks": "16"})
     with served(app, threads=16) as address:
         yield address
 
@@ -169,7 +191,7 @@ def test_sixteen_concurrent_requests_with_a_new_token_make_one_call(live, fake):
 
 
 @pytest.mark.parametrize("mode", ["slow", "drip", "500", "502", "503", "garbage", "drop", "refused", "bad request"])
-def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
+def test_each_failure_mode_is_a_prompt_503(make_okeanos_app, fake, mode):
     identity_url = fake.url
     if mode == "slow":
         fake.delay = TIMEOUT + 2
@@ -185,7 +207,7 @@ def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
         identity_url = f"http://127.0.0.1:{free_port()}/identity/v2.0"
     elif mode == "bad request":
         fake.fail_status = 400
-    app = webtest.TestApp(okeanos_app(database_url, identity_url))
+    app = webtest.TestApp(make_okeanos_app(**{"lambda_registry.okeanos.identity_url": identity_url}))
     started = time.monotonic()
     response = app.post_json("/api/lambda_instances/", new_instance(), headers=token_headers(CAROL_TOKEN), status="*")
     elapsed = time.monotonic() - started
@@ -199,13 +221,13 @@ def test_each_failure_mode_is_a_prompt_503(database_url, clean_db, fake, mode):
         app.post_json("/api/lambda_instances/", new_instance(), headers=token_headers(CAROL_TOKEN), status=202)
 
 
-def test_the_count_never_asks_astakos(app, fake):
+def test_the_count_never_asks_astakos(okeanos, fake):
     fake.drop = True
-    app.get("/api/lambda_instances/count", headers=token_headers(CAROL_TOKEN), status=200)
+    okeanos.get("/api/lambda_instances/count", headers=token_headers(CAROL_TOKEN), status=200)
     assert sum(fake.calls.values()) == 0
 
 
-def test_tls_certificates_are_verified(database_url, clean_db, fake, tmp_path):
+def test_tls_certificates_are_verified(make_okeanos_app, fake, tmp_path):
     """An https identity service with a certificate nobody signed is unavailable, never trusted."""
     import shutil
     import ssl
@@ -227,7 +249,7 @@ def test_tls_certificates_are_verified(database_url, clean_db, fake, tmp_path):
     tls_fake.start()
     try:
         url = tls_fake.url.replace("http://", "https://")
-        app = webtest.TestApp(okeanos_app(database_url, url))
+        app = webtest.TestApp(make_okeanos_app(**{"lambda_registry.okeanos.identity_url": url}))
         response = app.get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN), status="*")
         assert_envelope(response, 503, UNAVAILABLE)
         # The handshake failed before any token was sent.
@@ -257,7 +279,7 @@ def test_single_flight_followers_share_the_leaders_failure():
     threads = [threading.Thread(target=ask) for _ in range(8)]
     for thread in threads:
         thread.start()
-    time.sleep(0.2)
+    wait_for(lambda: cache.waiting == 8, what="the leader and its seven followers waiting")
     gate.set()
     for thread in threads:
         thread.join(5)

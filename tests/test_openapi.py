@@ -14,8 +14,7 @@ import webtest
 
 import lambda_registry
 
-from .conftest import app_settings
-from .support import ALICE, UUID, assert_envelope, new_instance
+from .support import ALICE, UUID, assert_envelope, new_instance, settings_for
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -84,8 +83,8 @@ def test_documented_limits_are_the_enforced_ones(testapp, document):
     assert post(uuid="44444444-4444-4444-8444-444444444444", colour="blue") == 400
 
 
-def test_documented_page_size_follows_the_setting(database_url, clean_db):
-    app = webtest.TestApp(lambda_registry.main({}, **app_settings(database_url, **{"lambda_registry.max_page_size": "7"})))
+def test_documented_page_size_follows_the_setting(make_app):
+    app = webtest.TestApp(make_app(**{"lambda_registry.max_page_size": "7"}))
     parameters = app.get("/api/openapi.json").json["paths"]["/api/lambda_instances/"]["get"]["parameters"]
     limit = next(p for p in parameters if p["name"] == "limit")["schema"]
     assert (limit["minimum"], limit["maximum"]) == (0, 7)
@@ -103,7 +102,7 @@ def test_document_lists_the_error_codes_of_each_operation(testapp, document):
 
 
 def test_document_honours_the_route_prefix_of_a_host(database_url):
-    settings = app_settings(database_url)
+    settings = settings_for(database_url)
     with Configurator(settings=settings) as config:
         config.include("lambda_registry", route_prefix="/portal/registry")
     host = webtest.TestApp(config.make_wsgi_app())

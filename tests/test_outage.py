@@ -16,8 +16,7 @@ import webtest
 import lambda_registry
 from lambda_registry.migrate import upgrade
 
-from .conftest import app_settings
-from .support import ALICE, UUID, assert_envelope, free_port, new_instance
+from .support import ALICE, UUID, assert_envelope, build_app, free_port, new_instance
 
 DB_TIMEOUT = 2.0
 UNAVAILABLE = "The database is unavailable."
@@ -82,7 +81,7 @@ def timed(function):
 def test_outage_is_a_prompt_503_and_the_service_recovers_by_itself(private_postgres):
     upgrade(private_postgres.url)
     app = webtest.TestApp(
-        lambda_registry.main({}, **app_settings(private_postgres.url, **{"lambda_registry.db_timeout": str(DB_TIMEOUT)}))
+        build_app(private_postgres.url, **{"lambda_registry.db_timeout": str(DB_TIMEOUT)})
     )
     app.post_json("/api/lambda_instances/", new_instance(), headers=ALICE, status=202)
 
@@ -119,7 +118,7 @@ def test_a_database_that_accepts_but_never_answers_is_a_503_within_the_timeout()
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         url = f"postgresql+psycopg://postgres@127.0.0.1:{silent.getsockname()[1]}/postgres"
-        app = webtest.TestApp(lambda_registry.main({}, **app_settings(url, **{"lambda_registry.db_timeout": "1"})))
+        app = webtest.TestApp(build_app(url, **{"lambda_registry.db_timeout": "1"}))
         for request in [
             lambda: app.get("/api/lambda_instances/count", status="*"),
             lambda: app.post_json("/api/lambda_instances/", new_instance(), headers=ALICE, status="*"),

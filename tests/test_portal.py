@@ -8,8 +8,8 @@ import webtest
 
 import lambda_portal
 
-from .conftest import ROOT, clear_tables
-from .support import ALICE, ALICE_TOKEN, STATIC_TOKENS, UUID, assert_envelope, new_instance
+from .conftest import clear_tables
+from .support import ALICE, ALICE_TOKEN, ROOT, STATIC_TOKENS, UUID, assert_envelope, new_instance
 
 PORTAL_INI = ROOT / "examples" / "portal" / "development.ini"
 API = "/registry/api/lambda_instances/"
@@ -31,6 +31,17 @@ def portal(database_url, clean_db):
 
 def sign_in(portal, user="alice"):
     portal.post("/login", {"user": user, "password": f"{user}-password"}, status=303)
+
+
+def test_the_session_cookie_is_http_only_and_same_site(portal):
+    response = portal.post("/login", {"user": "alice", "password": "alice-password"}, status=303)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_url_that_is_not_utf8_is_the_portals_400_page(portal):
+    response = portal.get("/%ff", status=400)
+    assert response.content_type == "text/html" and "not valid" in response.text
 
 
 def test_host_pages_root_factory_and_login_are_the_hosts(portal):
@@ -85,8 +96,8 @@ def test_a_host_view_that_writes_through_our_models_then_fails_leaves_nothing(po
     assert query("SELECT count(*) FROM portal_audit")[0][0] == 0
     assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
     assert query("SELECT count(*) FROM lambda_instance_status_changes")[0][0] == 0
-    assert query("SELECT sum(records) FROM lambda_instance_status_counts")[0][0] == 0
-    assert query("SELECT count(*) FROM lambda_instance_owner_counts WHERE records <> 0")[0][0] == 0
+    assert query("SELECT coalesce(sum(record_count), 0) FROM lambda_instance_status_counts")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instance_owner_counts WHERE record_count <> 0")[0][0] == 0
 
 
 def test_settings_come_from_the_hosts_ini(portal):

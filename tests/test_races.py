@@ -7,24 +7,21 @@ import logging
 
 import pytest
 
-import lambda_registry
-
-from .conftest import app_settings
 from .support import ALICE_TOKEN, BOB_TOKEN, UUID, call, new_instance, served
 
 WRITE_THREADS = 20
 
 
 @pytest.fixture
-def live(database_url, clean_db):
-    with served(lambda_registry.main({}, **app_settings(database_url)), threads=WRITE_THREADS) as address:
+def live(make_app):
+    with served(make_app(), threads=WRITE_THREADS) as address:
         yield address
 
 
 @pytest.fixture
 def retries(caplog):
     """How many requests pyramid_retry ran again (the app logs each)."""
-    caplog.set_level(logging.INFO, logger="lambda_registry.models")
+    caplog.set_level(logging.INFO, logger="lambda_registry.db")
     return lambda: sum("retrying" in record.getMessage() for record in caplog.records)
 
 
@@ -72,7 +69,7 @@ def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, 
     # The record's status is the one committed last.
     assert (record["status"], record["failure_message"]) == history[-1]
     # The counters moved the record from status to status: it is counted once.
-    counts = dict(query("SELECT status, records FROM lambda_instance_status_counts WHERE records <> 0"))
+    counts = dict(query("SELECT status, record_count FROM lambda_instance_status_counts WHERE record_count <> 0"))
     assert counts == {int(record["status"]): 1}
     counters_agree()
     print(f"\n[races] 40 concurrent updates: all 202, history {len(history)}, retries {retries()}")

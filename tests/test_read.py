@@ -3,8 +3,11 @@
 import uuid as uuidlib
 
 import pytest
+import webtest
 
 from .support import OTHER_UUID, UUID, assert_envelope, new_instance
+
+APP_MODES = ("standalone", "embedded")  # our URLs behave the same embedded (conftest)
 
 LISTED = "Lambda instances."
 DETAILS = "Lambda instance details."
@@ -99,14 +102,8 @@ def test_offset_without_limit_skips(testapp, alice, five):
 
 
 @pytest.fixture
-def small_pages(database_url, clean_db):
-    import webtest
-
-    import lambda_registry
-
-    from .conftest import app_settings
-
-    return webtest.TestApp(lambda_registry.main({}, **app_settings(database_url, **{"lambda_registry.max_page_size": "3"})))
+def small_pages(make_app):
+    return webtest.TestApp(make_app(**{"lambda_registry.max_page_size": "3"}))
 
 
 def test_without_limit_at_most_max_page_size_with_pagination(small_pages, alice):

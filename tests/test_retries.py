@@ -1,4 +1,4 @@
-"""PostgreSQL deadlocks are retried by pyramid_retry; out of attempts, a clean 503.
+"""PostgreSQL deadlocks are retried by our writes; out of attempts, a clean 503.
 
 The test's own connection and the app's request lock the same two rows in
 opposite orders. The test's side waits 10 s before looking for deadlocks,
@@ -7,16 +7,13 @@ the app's the default 1 s, so PostgreSQL aborts the app's transaction.
 
 import logging
 import threading
-import time
 
 import pytest
 from sqlalchemy import text
 import webtest
 
-import lambda_registry
-
-from .conftest import PG_URL, app_settings
-from .support import ALICE, UUID, assert_envelope, new_instance
+from .conftest import PG_URL
+from .support import ALICE, UUID, assert_envelope, new_instance, wait_for
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
 
@@ -26,6 +23,11 @@ def postgres_only(database_url, clean_db):
     if database_url != PG_URL:
         pytest.skip("deadlocks are PostgreSQL's")
     return clean_db
+
+
+def waiting_for_a_lock(engine):
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar() > 0
 
 
 def deadlock_one_update(engine, app):
@@ -38,23 +40,24 @@ def deadlock_one_update(engine, app):
         transaction = blocker.begin()
         blocker.execute(text("SET LOCAL deadlock_timeout = '10s'"))
         # Hold the counter row the update will need after locking the record.
-        blocker.execute(text("UPDATE lambda_instance_status_counts SET records = records WHERE status = 2"))
+        blocker.execute(text("UPDATE lambda_instance_status_counts SET record_count = record_count WHERE status = 2"))
         request = threading.Thread(
             target=lambda: answers.append(
                 app.post_json(f"/api/lambda_instances/{UUID}/status/", {"status": "10"}, headers=ALICE, status="*")
             )
         )
         request.start()
-        time.sleep(0.5)  # the app now holds the record and waits for the counter
+        # The app now holds the record and waits for the counter row.
+        wait_for(lambda: waiting_for_a_lock(engine), what="the request waiting for the counter row")
         blocker.execute(text("SELECT id FROM lambda_instances WHERE id = :id FOR UPDATE"), {"id": instance_id})
         transaction.rollback()
         request.join(30)
     return answers[0]
 
 
-def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, database_url, caplog):
-    caplog.set_level(logging.INFO, logger="lambda_registry.models")
-    app = webtest.TestApp(lambda_registry.main({}, **app_settings(database_url)))
+def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, make_app, caplog):
+    caplog.set_level(logging.INFO, logger="lambda_registry.db")
+    app = webtest.TestApp(make_app())
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
     response = deadlock_one_update(postgres_only, app)
     assert_envelope(response, 202)
@@ -66,8 +69,8 @@ def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, databas
     assert counts == "0"
 
 
-def test_out_of_attempts_is_a_clean_503(postgres_only, database_url):
-    app = webtest.TestApp(lambda_registry.main({}, **app_settings(database_url, **{"retry.attempts": "1"})))
+def test_out_of_attempts_is_a_clean_503(postgres_only, make_app):
+    app = webtest.TestApp(make_app(**{"lambda_registry.retry_attempts": "1"}))
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
     response = deadlock_one_update(postgres_only, app)
     assert_envelope(response, 503, "The database is unavailable.")

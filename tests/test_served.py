@@ -1,7 +1,6 @@
 """The seed document's curl examples, byte for byte, against real waitress,
 and the console script that builds the schema."""
 
-import http.client
 import json
 import subprocess
 import sys
@@ -9,33 +8,15 @@ import sys
 import pytest
 from sqlalchemy import create_engine, text
 
-import lambda_registry
-
-from .conftest import ROOT, app_settings
-from .support import ALICE_TOKEN, served
+from .support import ALICE_TOKEN, ROOT, call, served
 
 SEED_UUID = "24b8a635-8d71-4016-b8f5-c4a14348ed8f"
 
 
 @pytest.fixture
-def server(database_url, clean_db):
-    with served(lambda_registry.main({}, **app_settings(database_url)), threads=4) as address:
+def server(make_app):
+    with served(make_app(), threads=4) as address:
         yield address
-
-
-def raw_request(address, method, path, headers, body=None):
-    connection = http.client.HTTPConnection(*address, timeout=10)
-    connection.putrequest(method, path, skip_accept_encoding=True)
-    for name, value in headers:
-        connection.putheader(name, value)
-    payload = body.encode() if body is not None else None
-    if payload is not None:
-        connection.putheader("Content-Length", str(len(payload)))
-    connection.endheaders(payload)
-    response = connection.getresponse()
-    answer = response.status, dict(response.getheaders()), json.loads(response.read())
-    connection.close()
-    return answer
 
 
 def seed_headers(token=True):
@@ -49,7 +30,7 @@ def seed_headers(token=True):
 
 def test_the_seed_examples_answer_as_the_spec_says(server):
     create = '{"uuid": "24b8a635-8d71-4016-b8f5-c4a14348ed8f", "name": "My frist Lambda instance", "instance_info": "", "status": "20", "failure_message": "OK"}'
-    status, headers, body = raw_request(server, "POST", "/api/lambda_instances/", seed_headers(), create)
+    status, headers, body = call(server, "POST", "/api/lambda_instances/", headers=seed_headers(), raw_body=create.encode())
     assert status == 202
     assert body == {
         "status": {"short_description": "Your request to create a new lambda instance has been accepted.", "code": 202},
@@ -58,24 +39,24 @@ def test_the_seed_examples_answer_as_the_spec_says(server):
     assert headers["Location"].endswith(f"/api/lambda_instances/{SEED_UUID}")
 
     update = '{"status": "20", "failure_message": "OK"}'
-    status, _, body = raw_request(server, "POST", f"/api/lambda_instances/{SEED_UUID}", seed_headers(), update)
+    status, _, body = call(server, "POST", f"/api/lambda_instances/{SEED_UUID}", headers=seed_headers(), raw_body=update.encode())
     assert (status, body) == (
         202,
         {"status": {"short_description": "Lambda instances status update accepted.", "code": 202}, "data": [{"id": SEED_UUID}]},
     )
 
-    status, _, body = raw_request(server, "GET", "/api/lambda_instances/", seed_headers())
+    status, _, body = call(server, "GET", "/api/lambda_instances/", headers=seed_headers())
     assert status == 200
     assert body["status"] == {"short_description": "Lambda instances.", "code": 200}
     assert [record["uuid"] for record in body["data"]] == [SEED_UUID]
 
     # The seed's count example says DELETE: the count answers GET only.
-    status, headers, body = raw_request(server, "DELETE", "/api/lambda_instances/count", seed_headers(token=False))
+    status, headers, body = call(server, "DELETE", "/api/lambda_instances/count", headers=seed_headers(token=False))
     assert status == 405 and "GET" in headers["Allow"]
-    status, _, body = raw_request(server, "GET", "/api/lambda_instances/count", seed_headers(token=False))
+    status, _, body = call(server, "GET", "/api/lambda_instances/count", headers=seed_headers(token=False))
     assert (status, body["data"]["count"]) == (200, "1")
 
-    status, _, body = raw_request(server, "DELETE", f"/api/lambda_instances/{SEED_UUID}", seed_headers())
+    status, _, body = call(server, "DELETE", f"/api/lambda_instances/{SEED_UUID}", headers=seed_headers())
     assert (status, body) == (
         202,
         {
@@ -83,23 +64,15 @@ def test_the_seed_examples_answer_as_the_spec_says(server):
             "data": [{"id": SEED_UUID}],
         },
     )
-    status, _, body = raw_request(server, "GET", "/api/lambda_instances/count", [])
+    status, _, body = call(server, "GET", "/api/lambda_instances/count", headers=[])
     assert body["data"] == {"count": "0", "running": "0", "created": "1", "failed": "0"}
 
 
 def test_chunked_body_over_the_limit_is_413_on_waitress(server):
-    connection = http.client.HTTPConnection(*server, timeout=10)
     chunks = (b'{"name": "' + b"x" * 8192 for _ in range(10))
-    connection.request(
-        "POST",
-        "/api/lambda_instances/",
-        body=chunks,
-        headers={"Content-Type": "application/json", "Authorization": "Token " + ALICE_TOKEN},
-        encode_chunked=True,
-    )
-    response = connection.getresponse()
-    body = json.loads(response.read())
-    assert response.status == 413 and body["status"]["code"] == 413
+    status, _, body = call(server, "POST", "/api/lambda_instances/", ALICE_TOKEN, raw_body=chunks,
+                           headers=[("Content-Type", "application/json")])
+    assert status == 413 and body["status"]["code"] == 413
 
 
 def test_initialize_script_builds_the_schema_twice_harmlessly(tmp_path):

@@ -3,10 +3,10 @@
 import pytest
 from pyramid.exceptions import ConfigurationError
 
-import lambda_registry
 from lambda_registry.settings import DEFAULT_IDENTITY_URL, parse_settings
 
-from .conftest import app_settings
+from .support import build_app
+
 
 
 def test_defaults_of_the_spec():
@@ -68,4 +68,4 @@ def test_missing_database_fails_naming_it():
 )
 def test_bad_value_fails_at_start_up_naming_the_setting(database_url, name, value):
     with pytest.raises(ConfigurationError, match=name.replace(".", r"\.")):
-        lambda_registry.main({}, **app_settings(database_url, **{name: value}))
+        build_app(database_url, **{name: value})

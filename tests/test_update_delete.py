@@ -4,6 +4,8 @@ import pytest
 
 from .support import OTHER_UUID, UUID, assert_envelope, new_instance
 
+APP_MODES = ("standalone", "embedded")  # our URLs behave the same embedded (conftest)
+
 UPDATED = "Lambda instances status update accepted."
 DESTROYED = "Your request to destroy the specified lambda instance has been accepted."
 NOT_FOUND = "The specified lambda instance doesn't exist."

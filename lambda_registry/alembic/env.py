@@ -1,34 +1,24 @@
-"""Alembic environment: runs on the connection or URL handed in by migrate.py."""
+"""Alembic environment: runs on the URL handed in by migrate.py."""
 
 from alembic import context
 
-from lambda_registry.models import Base, get_engine
+from lambda_registry.db.engine import get_engine
+from lambda_registry.db.tables import metadata
 
 config = context.config
-target_metadata = Base.metadata
 
 
 def run_migrations_online():
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
     engine = get_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata)
+        context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
 
 
 def run_migrations_offline():
-    context.configure(
-        url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=target_metadata,
-        literal_binds=True,
-    )
+    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

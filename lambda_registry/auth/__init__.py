@@ -8,7 +8,7 @@ registry and returns a Pyramid 2 security policy whose
 
 from pyramid.exceptions import ConfigurationError
 
-from ..responses import UNAUTHORIZED, error, error_entry
+from ..envelope import unauthorized
 from ..settings import get_settings
 from .userids import is_valid_user_id
 
@@ -41,6 +41,11 @@ def load_policy(config, name):
     return policy
 
 
+def get_policy(registry):
+    """Our policy, or None when the host's decides."""
+    return registry.lambda_registry_policy
+
+
 def request_owner(request):
     """The owner id of the caller, or None: our policy decides, or the host's.
 
@@ -48,7 +53,7 @@ def request_owner(request):
     ``False``, ``0`` or ``123`` (not a string) is nobody, never the owner
     ``"False"`` or ``"123"``.
     """
-    policy = request.registry.lambda_registry_policy
+    policy = get_policy(request.registry)
     if policy is None:
         userid = request.authenticated_userid
     else:
@@ -56,18 +61,9 @@ def request_owner(request):
     return userid if is_valid_user_id(userid) else None
 
 
-def unauthorized():
-    return error(
-        401,
-        UNAUTHORIZED,
-        [error_entry("header", "Authorization", "expected 'Authorization: Token <token>' with a valid token")],
-        headers={"WWW-Authenticate": "Token"},
-    )
-
-
 def require_owner(request, **kwargs):
     """Cornice validator: the caller must be known, else 401."""
-    owner = request.lambda_registry_owner
+    owner = request_owner(request)
     if owner is None:
         raise unauthorized()
     request.validated["owner"] = owner
@@ -79,4 +75,3 @@ require_owner.requires_token = True  # for the OpenAPI document
 def includeme(config):
     name = get_settings(config.registry).auth
     config.registry.lambda_registry_policy = None if name is None else load_policy(config, name)
-    config.add_request_method(request_owner, "lambda_registry_owner", reify=True)

@@ -8,7 +8,7 @@ call, and never waits behind requests that need one.
 import logging
 import math
 
-from ..responses import IDENTITY_UNAVAILABLE, error, error_entry
+from ..envelope import identity_unavailable
 from ..settings import get_settings
 from .astakos import AstakosClient, IdentityUnavailable
 from .cache import ChecksBusy, IdentityCache
@@ -16,15 +16,6 @@ from .policy import TokenPolicy
 from .tokens import token_key
 
 log = logging.getLogger(__name__)
-
-
-def identity_unavailable(retry_after, description="the token could not be checked now; retry later"):
-    return error(
-        503,
-        IDENTITY_UNAVAILABLE,
-        [error_entry("header", "Authorization", description)],
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 class OkeanosTokenPolicy(TokenPolicy):

@@ -1,12 +1,17 @@
 """The HTTP API, declared with Cornice behind one Service subclass.
 
-Cornice is used only through ``RegistryService``: were it ever replaced, this
-file changes and the views do not.
+Cornice is used only through this module: were it ever replaced, this file
+changes and the views do not. We register our services with Cornice's own
+registration function instead of including Cornice, whose include would
+add a NewRequest subscriber and exception views to a whole host application.
 """
 
 import cornice
+from cornice.pyramidhook import register_service_views
 
-from ..responses import error, error_entry
+from ..envelope import error, error_entry
+from ..urls import route_pattern
+from ..validation import start_request
 
 
 class RegistryContext:
@@ -17,18 +22,29 @@ class RegistryContext:
 
 
 class RegistryService(cornice.Service):
-    """A Cornice service answering its errors with our envelope.
+    """A Cornice service answering its errors with our envelope; every URL
+    also answers with a trailing slash.
 
-    Every URL also answers with a trailing slash, directly: service VMs POST
-    and would not follow a redirect.
+    ``add_view`` takes ``answer=`` (an ``openapi.Answer``: what the view
+    answers on success, for the document) and puts ``start_request`` first
+    among the validators. Views run in the order they are added: add GET
+    first, the method of most requests, so that Pyramid does not try the
+    others' views (and raise and catch a mismatch for each) before it.
     """
 
     def __init__(self, name, path, **kwargs):
         kwargs.setdefault("factory", RegistryContext)
-        super().__init__(name="lambda_registry." + name, path=path + "{slash:/?}", **kwargs)
+        super().__init__(name="lambda_registry." + name, path=route_pattern(path), **kwargs)
+        self.answers = {}
+
+    def add_view(self, method, view, answer=None, **kwargs):
+        kwargs["validators"] = (start_request,) + tuple(kwargs.get("validators", ()))
+        super().add_view(method, view, **kwargs)
+        if answer is not None:
+            self.answers[method.upper()] = answer
 
     def default_error_handler(self, request):
-        # Raised rather than returned: pyramid_tm then aborts the transaction.
+        # Raised rather than returned: the transaction is then aborted.
         errors = [
             error_entry(entry["location"], entry["name"] or "", entry["description"])
             for entry in request.errors
@@ -36,15 +52,9 @@ class RegistryService(cornice.Service):
         raise error(request.errors.status, None, errors)
 
 
-def all_services():
-    """Every service, in the order their routes must be tried."""
-    from . import health, instances, openapi
-
-    # Order matters: ".../count" must be tried before ".../{uuid}".
-    return health.SERVICES + openapi.SERVICES + instances.SERVICES
-
-
-def includeme(config):
-    config.include("cornice")
-    for service in all_services():
-        config.add_cornice_service(service)
+def register(config, services):
+    """Add ``services``' routes and views to the configuration."""
+    if getattr(config.registry, "cornice_services", None) is None:
+        config.registry.cornice_services = {}
+    for service in services:
+        register_service_views(config, service)

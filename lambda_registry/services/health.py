@@ -1,28 +1,33 @@
 """Dockerflow-style health checks for load balancers and operators (no token)."""
 
-from sqlalchemy import text
+from sqlalchemy import literal, select
 
-from ..openapi import answers
-from ..responses import success
+from ..db import get_database
+from ..db.statements import Statement
+from ..envelope import success
+from ..openapi import Answer
 from . import RegistryService
 
-lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__")
-heartbeat = RegistryService("heartbeat", "/__heartbeat__")
+SELECT_ONE = Statement(select(literal(1)))
 
 
-@lbheartbeat.get()
-@answers(200, "OK.", {"type": "object", "maxProperties": 0}, database=False)
-def get_lbheartbeat(request):
-    # Touches nothing: the process answers, that is all it says.
-    return success(200, "OK.", {})
+def services(registry):
+    database = get_database(registry)
+    lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__")
+    heartbeat = RegistryService("heartbeat", "/__heartbeat__")
 
+    def get_lbheartbeat(request):
+        # Touches nothing: the process answers, that is all it says.
+        return success(200, "OK.", {})
 
-@heartbeat.get()
-@answers(200, "OK.", {"type": "object", "required": ["database"], "properties": {"database": {"const": "ok"}}})
-def get_heartbeat(request):
-    # A database that does not answer raises; the error views make it our 503.
-    request.lambda_registry_dbsession.execute(text("SELECT 1"))
-    return success(200, "OK.", {"database": "ok"})
+    def get_heartbeat(request):
+        # A database that does not answer raises; the error views make it our 503.
+        with database.read(request) as db:
+            db.rows(SELECT_ONE)
+        return success(200, "OK.", {"database": "ok"})
 
-
-SERVICES = [lbheartbeat, heartbeat]
+    lbheartbeat.add_view("GET", get_lbheartbeat,
+                         answer=Answer(200, "OK.", {"type": "object", "maxProperties": 0}, database=False))
+    heartbeat.add_view("GET", get_heartbeat, answer=Answer(
+        200, "OK.", {"type": "object", "required": ["database"], "properties": {"database": {"const": "ok"}}}))
+    return [lbheartbeat, heartbeat]

@@ -9,14 +9,22 @@ import html
 import logging
 
 from pyramid.config import Configurator
+from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPFound, HTTPSeeOther
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 
+from lambda_registry.db import get_database
+from lambda_registry.records import INSTANCES, utcnow
+from lambda_registry.store.records import RecordStore
+
 from .models import AuditEntry, Base, create_portal_tables
 from .security import PortalSecurityPolicy
+
+# The registry's own store of instances, for the portal's import page.
+INSTANCE_STORE = RecordStore(INSTANCES)
 
 log = logging.getLogger(__name__)
 
@@ -88,20 +96,11 @@ def logout(request):
 def audit_then_maybe_fail(request):
     """Writes the portal's audit entry and a registry record in one transaction;
     with ?fail=1 it then fails, and neither may remain."""
-    from lambda_registry import store
-    from lambda_registry.statuses import CODE_BY_TEXT
-
     user = request.authenticated_userid or "anonymous"
     request.portal_dbsession.add(AuditEntry(user=user, action="imported an instance"))
-    store.create_instance(
-        request.lambda_registry_dbsession,
-        owner=user,
-        uuid=request.params["uuid"],
-        name="imported by the portal",
-        instance_info="{}",
-        status=CODE_BY_TEXT["2"],
-        failure_message="",
-    )
+    values = {"uuid": request.params["uuid"], "name": "imported by the portal", "instance_info": "{}",
+              "status": 2, "failure_message": ""}
+    get_database(request.registry).write(request, lambda db: INSTANCE_STORE.create(db, user, values, utcnow()))
     if request.params.get("fail"):
         raise RuntimeError("the portal failed after writing")
     return page("Imported", "<p>done</p>")
@@ -111,15 +110,24 @@ def portal_not_found(request):
     return page("Portal: no such page", "<p>The portal has no page here.</p>", status=404)
 
 
+def portal_bad_url(exc, request):
+    return page("Portal: that address is not valid", "<p>Check the address.</p>", status=400)
+
+
 def portal_error(exc, request):
-    log.error("portal error on %s", request.path, exc_info=exc)
+    # The raw path: request.path would decode it, and fail on a URL that is
+    # not UTF-8, inside the very view that reports failures.
+    log.error("portal error on %r", request.environ.get("PATH_INFO", ""), exc_info=exc)
     return page("Portal: something went wrong", "<p>Sorry.</p>", status=500)
 
 
 def main(global_config, **settings):
     with Configurator(settings=settings, root_factory=PortalRoot) as config:
         config.registry.portal_users = parse_users(settings.get("portal.users", ""))
-        config.set_session_factory(SignedCookieSessionFactory(settings["portal.session_secret"]))
+        # Not readable by scripts, not sent on cross-site subrequests.
+        config.set_session_factory(
+            SignedCookieSessionFactory(settings["portal.session_secret"], httponly=True, samesite="Lax")
+        )
         config.set_security_policy(PortalSecurityPolicy())
         config.include("pyramid_tm")
         config.include(".models")
@@ -132,6 +140,7 @@ def main(global_config, **settings):
         config.add_view(logout, route_name="logout", request_method="POST")
         config.add_view(audit_then_maybe_fail, route_name="audit", request_method="POST")
         config.add_notfound_view(portal_not_found)
+        config.add_exception_view(portal_bad_url, context=URLDecodeError)
         config.add_exception_view(portal_error, context=Exception)
         # The registry, with every setting from this ini's lambda_registry.* names.
         config.include("lambda_registry", route_prefix=settings["portal.registry_prefix"])

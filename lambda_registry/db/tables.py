@@ -1,0 +1,110 @@
+"""The tables, derived from the record declarations (``records.py``).
+
+Alembic's migrations create them; a test holds the two together (the
+migrations' result and this metadata must not differ, on both databases).
+"""
+
+import dataclasses
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from ..auth.userids import USER_ID_MAX
+from ..records import KINDS
+
+# Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordTables:
+    """The four tables of a kind of record."""
+
+    records: Table
+    history: Table
+    # How many records have each status (and the totals of the kind's summed
+    # fields), kept in the transaction that changes them: the public count
+    # is polled by every open landing page, and summing a few rows costs the
+    # same at a thousand records and at a million.
+    status_counts: Table
+    # The same per owner: the total of a list's pagination without a scan.
+    owner_counts: Table
+
+
+def _record_tables(kind):
+    owner = lambda **options: Column("owner", String(USER_ID_MAX), nullable=False, **options)  # noqa: E731
+    records = Table(
+        kind.table,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        # The identity the auth policy gave (the ~okeanos user id).
+        owner(),
+        # Lower-case hyphenated; unique per owner only, so that another user
+        # may register the same uuid without learning that it exists.
+        Column("uuid", String(36), nullable=False),
+        *[
+            Column(field.name, field.column_type, nullable=False,
+                   server_default=None if field.server_default is None else text(field.server_default))
+            for field in kind.fields
+        ],
+        Column("created_at", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        UniqueConstraint("owner", "uuid", name=f"uq_{kind.table}_owner_uuid"),
+        # The owner's list, oldest first, ties by uuid.
+        Index(f"ix_{kind.table}_owner_created", "owner", "created_at", "uuid"),
+        # The owner's list filtered by status.
+        Index(f"ix_{kind.table}_owner_status", "owner", "status"),
+    )
+    history = Table(
+        kind.history_table,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column(kind.history_key, ForeignKey(records.c.id, ondelete="CASCADE"), nullable=False),
+        Column("status", SmallInteger, nullable=False),
+        Column("failure_message", Text, nullable=False),
+        Column("at", DateTime, nullable=False),
+        Index(f"ix_{kind.history_table}_{kind.key}", kind.history_key, "id"),
+    )
+    status_counts = Table(
+        kind.status_counts_table,
+        metadata,
+        Column("status", SmallInteger, primary_key=True, autoincrement=False),
+        Column("record_count", BigInteger, nullable=False),
+        *[Column(name, BigInteger, nullable=False) for name in kind.summed],
+    )
+    owner_counts = Table(
+        kind.owner_counts_table,
+        metadata,
+        owner(primary_key=True),
+        Column("status", SmallInteger, primary_key=True, autoincrement=False),
+        Column("record_count", BigInteger, nullable=False),
+    )
+    return RecordTables(records, history, status_counts, owner_counts)
+
+
+TABLES = {kind.key: _record_tables(kind) for kind in KINDS}
+
+
+def tables_of(kind):
+    return TABLES[kind.key]

@@ -1,0 +1,178 @@
+"""The records the registry keeps, each field declared once.
+
+A ``RecordKind`` lists its fields; its tables (``db/tables.py``), the
+schema of its create body, the statements that store and read it, its JSON
+answers and its OpenAPI component are all derived from that list. Adding a
+field to a record is one ``Field`` here and a migration (docs/extending.md).
+
+Every record also has what no declaration needs to repeat: its owner, its
+``uuid``, ``created_at`` and ``updated_at``, and a status history.
+"""
+
+import dataclasses
+import datetime
+import json
+from typing import Any, Callable
+
+import colander
+from sqlalchemy import BigInteger, SmallInteger, String, Text as TextColumn
+
+from .schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, required
+from .statuses import INSTANCE_STATUSES
+
+
+def timestamp(moment):
+    """ISO 8601 UTC, to the microsecond, with a ``Z`` (stored naive, always UTC)."""
+    return moment.isoformat(timespec="microseconds") + "Z"
+
+
+def utcnow():
+    # Stored naive, always UTC: SQLite has no time zones.
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+TIMESTAMP_SCHEMA = {"type": "string", "format": "date-time"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+    """One field of a record: how it is stored, taken and answered."""
+
+    name: str
+    column_type: Any
+    # How a create body gives it (a colander type); None: the server sets it.
+    body_type: Any = None
+    # Its value when a create body leaves it out (colander.required: it must be there).
+    missing: Any = colander.required
+    # The JSON Schema of its value in answers.
+    schema: dict = dataclasses.field(default_factory=lambda: {"type": "string"})
+    # The stored value as answered; None: as stored.
+    to_json: Callable | None = None
+    # The value of rows stored before a migration added the field (SQL text).
+    server_default: str | None = None
+
+    def answer(self, value):
+        """(name, JSON value) pairs of this field in an answer."""
+        return ((self.name, value if self.to_json is None else self.to_json(value)),)
+
+    def answer_schemas(self):
+        return {self.name: self.schema}
+
+    def body_node(self):
+        node = colander.SchemaNode(self.body_type, name=self.name, missing=self.missing)
+        if self.missing is colander.required:
+            node.missing_msg = "is required"
+        return node
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusField(Field):
+    """The status: stored as a small integer, answered as its code and its name."""
+
+    statuses: Any = None
+
+    def answer(self, code):
+        return (("status", str(code)), ("status_name", self.statuses.names[code]))
+
+    def answer_schemas(self):
+        codes = self.statuses.sorted_codes()
+        return {
+            "status": {"type": "string", "enum": [str(code) for code in codes]},
+            "status_name": {"type": "string", "enum": [self.statuses.names[code] for code in codes]},
+        }
+
+
+def status_field(statuses):
+    return StatusField("status", SmallInteger, StatusCode(statuses), statuses=statuses)
+
+
+def failure_message_field():
+    # Optional; absent clears a status update's old message.
+    return Field("failure_message", TextColumn, Text(1000), missing="")
+
+
+def _named(attribute, suffix):
+    """A name derived from another: ``table = row + "s"``."""
+    return property(lambda kind: getattr(kind, attribute) + suffix)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordKind:
+    """A kind of record: its names, its tables and its fields."""
+
+    key: str  # "instance": names its history's foreign key and its operations
+    row: str  # "lambda_instance": its tables are named after it
+    fields: tuple
+    statuses: Any
+    # Fields whose totals by status the public counters keep beside the records.
+    summed: tuple = ()
+
+    table = _named("row", "s")
+    history_table = _named("row", "_status_changes")
+    status_counts_table = _named("row", "_status_counts")
+    owner_counts_table = _named("row", "_owner_counts")
+    history_key = _named("key", "_id")
+
+    def field(self, name):
+        return next(field for field in self.fields if field.name == name)
+
+    # -- what a client sends ---------------------------------------------------
+    def create_nodes(self):
+        """The colander nodes of a create body: the uuid, then each field it takes."""
+        return [required(Uuid(), "uuid")] + [field.body_node() for field in self.fields if field.body_type is not None]
+
+    def status_update_nodes(self):
+        return [self.field("status").body_node(), self.field("failure_message").body_node()]
+
+    # -- what it is answered ---------------------------------------------------
+    @property
+    def answer_columns(self):
+        """The stored columns an answer is made of, in the order of ``answer``."""
+        return ("uuid",) + tuple(field.name for field in self.fields) + ("created_at", "updated_at")
+
+    def answer(self, row):
+        """The JSON of a record, from a row of ``answer_columns``."""
+        record = {"uuid": row[0]}
+        for field, value in zip(self.fields, row[1:]):
+            record.update(field.answer(value))
+        record["created_at"] = timestamp(row[-2])
+        record["updated_at"] = timestamp(row[-1])
+        return record
+
+    def answer_schema(self):
+        """The JSON Schema of ``answer``'s result."""
+        properties = {"uuid": {"type": "string", "pattern": STORED_UUID_PATTERN}}
+        for field in self.fields:
+            properties.update(field.answer_schemas())
+        properties["created_at"] = properties["updated_at"] = TIMESTAMP_SCHEMA
+        return {"type": "object", "required": list(properties), "properties": properties, "additionalProperties": False}
+
+    def history_answer(self, row):
+        """The JSON of a history entry from (status, failure_message, at)."""
+        entry = dict(self.field("status").answer(row[0]))
+        entry["failure_message"] = row[1]
+        entry["at"] = timestamp(row[2])
+        return entry
+
+    def history_schema(self):
+        properties = dict(self.field("status").answer_schemas())
+        properties["failure_message"] = {"type": "string"}
+        properties["at"] = TIMESTAMP_SCHEMA
+        return {"type": "object", "required": list(properties), "properties": properties, "additionalProperties": False}
+
+
+INSTANCES = RecordKind(
+    key="instance",
+    row="lambda_instance",
+    statuses=INSTANCE_STATUSES,
+    fields=(
+        Field("name", String(100), Name(100)),
+        # The compact JSON encoding of an object, stored as text: it is never
+        # queried, and text keeps what jsonb would refuse (\u0000).
+        Field("instance_info", TextColumn, JsonObject(16 * 1024), schema={"type": "object"}, to_json=json.loads),
+        status_field(INSTANCE_STATUSES),
+        failure_message_field(),
+    ),
+)
+
+KINDS = (INSTANCES,)

@@ -1,0 +1,1 @@
+"""Every query the API makes (see records.py, counters.py, users.py)."""
