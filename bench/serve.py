@@ -1,16 +1,26 @@
-"""Serve the service or the baseline on waitress, for bench/run.py (one process each)."""
+"""Serve the service or the baseline for bench/run.py, one server process
+(waitress) or several (gunicorn), the same way for both.
+
+    python bench/serve.py --kind service --database-url URL --port 8001 [--threads 8]
+    python bench/serve.py --kind baseline ... --server gunicorn --workers 2 --threads 4
+"""
 
 import argparse
-import json
 import logging
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
-import waitress  # noqa: E402
+KIND, URL = "BENCH_KIND", "BENCH_DATABASE_URL"
 
-from bench.common import build_app  # noqa: E402
+
+def application():
+    """gunicorn's app factory (``bench.serve:application()``): the app named by the environment."""
+    from bench.common import build_app
+
+    return build_app(os.environ[KIND], os.environ[URL])
 
 
 def main():
@@ -18,12 +28,21 @@ def main():
     parser.add_argument("--kind", choices=["service", "baseline"], required=True)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress")
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
     args = parser.parse_args()
+    os.environ.update({KIND: args.kind, URL: args.database_url})
+    if args.server == "gunicorn":
+        os.execvp(sys.executable, [
+            sys.executable, "-m", "gunicorn", "--chdir", ROOT, "-b", f"127.0.0.1:{args.port}",
+            "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
+            "bench.serve:application()",
+        ])
+    import waitress
+
     logging.basicConfig(level=logging.WARNING)
-    app = build_app(args.kind, args.database_url)
-    print(json.dumps({"serving": args.kind, "port": args.port}), flush=True)
-    waitress.serve(app, host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
+    waitress.serve(application(), host="127.0.0.1", port=args.port, threads=args.threads, _quiet=True)
 
 
 if __name__ == "__main__":

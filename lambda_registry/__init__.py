@@ -4,7 +4,8 @@
 ``route_prefix``, touching nothing of the host but our own routes and
 views: no tween, subscriber, execution policy or global exception view.
 ``main`` builds the standalone application (``pserve``): ``includeme`` plus
-what only a whole application needs.
+what only a whole application needs (the JSON 404, the security policy,
+waitress's log summary).
 """
 
 from pyramid.config import Configurator
@@ -16,9 +17,6 @@ from .logs import summarise_waitress_queue_warnings
 from .services import health, instances, openapi, register
 from .settings import get_settings
 from .urls import ours_pattern, path_of, prefix_of
-
-READ_METHODS = frozenset(["GET", "HEAD", "OPTIONS"])
-
 
 def includeme(config):
     config.include(".settings")
@@ -33,11 +31,6 @@ def includeme(config):
     errorviews.register(config, ours_pattern(prefix_of(config), [path_of(service.path) for service in services]))
 
 
-def writes_only(request):
-    """pyramid_tm's activate hook standalone: reads never join a transaction."""
-    return request.method not in READ_METHODS
-
-
 def main(global_config, **settings):
     """The standalone WSGI application, for ``pserve`` and waitress."""
     if not settings.get("lambda_registry.auth"):
@@ -45,16 +38,11 @@ def main(global_config, **settings):
             "lambda_registry.auth is not set: a standalone registry has no host "
             "to authenticate for it (use okeanos, static or package.module:factory)"
         )
-    settings.setdefault("tm.manager_hook", "pyramid_tm.explicit_manager")
-    settings.setdefault("tm.activate_hook", "lambda_registry.writes_only")
-    # A second guard: a returned 4xx/5xx never commits (our errors are raised).
-    settings.setdefault("tm.commit_veto", "pyramid_tm.default_commit_veto")
-    # pyramid_tm would ask the policy for the user of every request, outside
-    # the error views: a remote identity call before any of our checks.
-    settings.setdefault("tm.annotate_user", "false")
+    # No pyramid_tm: standalone, our one connection is the only resource, and
+    # each write commits itself before its answer (db/access.py), 50 µs a
+    # write cheaper (docs/performance.md). In a host with pyramid_tm, our
+    # writes join request.tm instead.
     with Configurator(settings=settings) as config:
-        # Writes join request.tm, as they do in a host that has pyramid_tm.
-        config.include("pyramid_tm")
         config.include(includeme)
         # Standalone, the whole application is ours: every URL answers in JSON.
         config.add_notfound_view(errorviews.http_exception_view)

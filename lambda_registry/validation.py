@@ -51,7 +51,9 @@ def read_body(request):
     if request.content_length is not None:
         if request.content_length > limit:
             raise body_too_large(limit)
-        return request.body
+        # body_file reads the declared length once; request.body would first
+        # copy the body into a seekable buffer.
+        return request.body_file.read()
     # Chunked bodies have no Content-Length: read one byte past the limit.
     body = request.body_file.read(limit + 1)
     if len(body) > limit:

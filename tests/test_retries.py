@@ -13,7 +13,8 @@ from sqlalchemy import text
 import webtest
 
 from .conftest import PG_URL
-from .support import ALICE, UUID, assert_envelope, new_instance, wait_for
+from .minimal_host import make_host
+from .support import ALICE, UUID, assert_envelope, new_instance, settings_for, wait_for
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
 
@@ -23,6 +24,15 @@ def postgres_only(database_url, clean_db):
     if database_url != PG_URL:
         pytest.skip("deadlocks are PostgreSQL's")
     return clean_db
+
+
+@pytest.fixture(params=["standalone", "embedded"])
+def app_of(request, database_url, make_app):
+    """``app_of(**settings)``: the standalone app (each write its own
+    transaction), or the minimal host (writes joined to its request.tm)."""
+    if request.param == "standalone":
+        return lambda **overrides: webtest.TestApp(make_app(**overrides))
+    return lambda **overrides: webtest.TestApp(make_host(settings_for(database_url, **overrides)))
 
 
 def waiting_for_a_lock(engine):
@@ -55,9 +65,9 @@ def deadlock_one_update(engine, app):
     return answers[0]
 
 
-def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, make_app, caplog):
+def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, app_of, caplog):
     caplog.set_level(logging.INFO, logger="lambda_registry.db")
-    app = webtest.TestApp(make_app())
+    app = app_of()
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
     response = deadlock_one_update(postgres_only, app)
     assert_envelope(response, 202)
@@ -69,8 +79,8 @@ def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, make_ap
     assert counts == "0"
 
 
-def test_out_of_attempts_is_a_clean_503(postgres_only, make_app):
-    app = webtest.TestApp(make_app(**{"lambda_registry.retry_attempts": "1"}))
+def test_out_of_attempts_is_a_clean_503(postgres_only, app_of):
+    app = app_of(**{"lambda_registry.retry_attempts": "1"})
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
     response = deadlock_one_update(postgres_only, app)
     assert_envelope(response, 503, "The database is unavailable.")

@@ -1,22 +1,20 @@
-"""Two waitress processes (pserve) serving one PostgreSQL database."""
+"""Two waitress processes (pserve) serving one database: PostgreSQL, and a
+SQLite file (where each process's writers take turns on their own lock,
+and the two processes only on SQLite's BEGIN IMMEDIATE)."""
 
 import collections
 import concurrent.futures
 import subprocess
 import sys
-import time
 
 import pytest
 
-from .conftest import PG_URL
-from .support import ALICE_TOKEN, BOB_TOKEN, ROOT, call, free_port, new_instance
-
-pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
+from .support import ALICE_TOKEN, BOB_TOKEN, ROOT, call, free_port, new_instance, wait_for
 
 
-def write_ini(folder, port):
+def write_ini(folder, port, database_url):
     ini = (ROOT / "development.ini").read_text()
-    ini = ini.replace("sqlite:///%(here)s/lambda_registry.sqlite", PG_URL.replace("%", "%%"))
+    ini = ini.replace("sqlite:///%(here)s/lambda_registry.sqlite", database_url.replace("%", "%%"))
     ini = ini.replace("    dev-token-alice alice\n    dev-token-bob bob", f"    {ALICE_TOKEN} alice\n    {BOB_TOKEN} bob")
     ini = ini.replace("listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}\nthreads = 8")
     ini = ini.replace("[app:main]\n", "[app:main]\nlambda_registry.count_cache_seconds = 0\n")
@@ -25,14 +23,19 @@ def write_ini(folder, port):
     return path
 
 
+def answers(address):
+    try:
+        return call(address, "GET", "/__lbheartbeat__", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
 @pytest.fixture
 def two_processes(tmp_path, clean_db, database_url):
-    if database_url != PG_URL:
-        pytest.skip("the scale-out test runs on PostgreSQL")
     processes, addresses = [], []
     for _ in range(2):
         port = free_port()
-        ini = write_ini(tmp_path, port)
+        ini = write_ini(tmp_path, port, database_url)
         processes.append(
             subprocess.Popen(
                 [sys.executable, "-m", "pyramid.scripts.pserve", str(ini)],
@@ -41,16 +44,8 @@ def two_processes(tmp_path, clean_db, database_url):
             )
         )
         addresses.append(("127.0.0.1", port))
-    deadline = time.monotonic() + 60
     for address in addresses:
-        while True:
-            try:
-                if call(address, "GET", "/__lbheartbeat__", timeout=2)[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "pserve did not start"
-            time.sleep(0.2)
+        wait_for(lambda: answers(address), timeout=60, what="pserve answering")
     yield addresses
     for process in processes:
         process.terminate()

@@ -1,6 +1,7 @@
 """Alembic environment: runs on the URL handed in by migrate.py."""
 
 from alembic import context
+from sqlalchemy import event
 
 from lambda_registry.db.engine import get_engine
 from lambda_registry.db.tables import metadata
@@ -10,6 +11,10 @@ config = context.config
 
 def run_migrations_online():
     engine = get_engine(config.get_main_option("sqlalchemy.url"))
+    if engine.dialect.name == "sqlite":
+        # SQLAlchemy's recipe for transactional DDL on SQLite: the driver
+        # begins nothing itself (db/engine.py), a migration is one transaction.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata)
         with context.begin_transaction():

@@ -37,17 +37,12 @@ import transaction.interfaces
 from zope.interface import implementer
 import zope.sqlalchemy
 
-from .engine import WRITES, get_engine
+from .engine import get_engine
 from .failures import DatabaseUnavailable, is_transient
-from .statements import Statement
 
 log = logging.getLogger(__name__)
 
 WRITER = "lambda_registry.writer"
-
-
-def _statement(query):
-    return query if isinstance(query, Statement) else Statement(query)
 
 
 # -- reads --------------------------------------------------------------------
@@ -59,8 +54,11 @@ class Reader:
         self._database = database
         self._dialect = database.engine.dialect
         self._connection = None
+        self._closed = False
 
     def _cursor(self):
+        if self._closed:
+            raise RuntimeError("this reader is closed: read within its with-block")
         if self._connection is None:
             try:
                 self._connection = self._database.engine.raw_connection()
@@ -97,12 +95,10 @@ class Reader:
             raise DatabaseUnavailable(f"{type(exc).__module__}.{type(exc).__name__}") from exc
 
     def close(self):
+        self._closed = True
         connection, self._connection = self._connection, None
         if connection is not None:
-            try:
-                self._database.end_read(connection)
-            finally:
-                connection.close()
+            connection.close()
 
 
 # -- writes -------------------------------------------------------------------
@@ -115,10 +111,11 @@ class Writer:
         self._lock = database.write_lock
         if self._lock is not None and not self._lock.acquire(timeout=database.db_timeout):
             raise DatabaseUnavailable("no turn to write within db_timeout")
-        self.dialect_name = database.engine.dialect.name
+        self._dialect = database.engine.dialect
+        self.dialect_name = self._dialect.name
         try:
-            self.connection = database.writing_engine.connect()
-            self._transaction = self.connection.begin()
+            self.connection = database.engine.connect()
+            self._begin()
         except BaseException:
             self._release()
             raise
@@ -126,15 +123,20 @@ class Writer:
         self._replay = False
         self._after_commit = []
 
-    # What store functions call.
+    # What store functions call: compiled-once statements, through
+    # exec_driver_sql so that SQL logging and execution events see them.
     def execute(self, statement, parameters=None):
-        return self.connection.execute(getattr(statement, "clause", statement), parameters or {})
+        compiled = statement.compiled(self._dialect)
+        sql, values = compiled.sql_and_parameters(parameters)
+        return compiled, self.connection.exec_driver_sql(sql, values)
 
     def rows(self, statement, parameters=None):
-        return self.execute(statement, parameters).all()
+        compiled, result = self.execute(statement, parameters)
+        return compiled.convert(result.fetchall())
 
     def first(self, statement, parameters=None):
-        return self.execute(statement, parameters).first()
+        rows = self.rows(statement, parameters)
+        return rows[0] if rows else None
 
     def after_commit(self, callback):
         """Call ``callback()`` once this transaction has committed (never if it aborts)."""
@@ -151,11 +153,19 @@ class Writer:
         self.works.append(work)
         return result
 
+    def _begin(self):
+        self._transaction = self.connection.begin()
+        if self.dialect_name == "sqlite":
+            # The driver begins nothing itself. IMMEDIATE: take the write
+            # lock now, so that a read followed by a write never fails on a
+            # lock another process took in between.
+            self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+
     def restart(self):
         """Roll back and begin again; the next ``run`` replays the works so far."""
         self._transaction.rollback()
         self._after_commit.clear()
-        self._transaction = self.connection.begin()
+        self._begin()
         self._replay = True
 
     def commit(self):
@@ -223,8 +233,6 @@ class Database:
         self.engine = engine
         self.db_timeout = db_timeout
         self.retry_attempts = retry_attempts
-        # The same pool, its connections marked for BEGIN IMMEDIATE on SQLite.
-        self.writing_engine = engine.execution_options(**{WRITES: True})
         self.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._autocommit_reads = engine.dialect.name == "postgresql"
 
@@ -242,12 +250,9 @@ class Database:
             reader.close()
 
     def begin_read(self, connection):
+        # Back to transactions when it returns to the pool (db/engine.py).
         if self._autocommit_reads:
             connection.dbapi_connection.autocommit = True
-
-    def end_read(self, connection):
-        if self._autocommit_reads and connection.dbapi_connection is not None:
-            connection.dbapi_connection.autocommit = False
 
     # Writes.
     def write(self, request, work):
@@ -300,8 +305,8 @@ class SessionExecutor:
         self._request = request
 
     def execute(self, statement, parameters=None):
-        result = self.session.connection().execute(getattr(statement, "clause", statement), parameters or {})
-        return result
+        connection = self.session.connection()
+        return connection.execute(statement.clause_for(connection.dialect), parameters or {})
 
     def rows(self, statement, parameters=None):
         return self.execute(statement, parameters).all()

@@ -3,12 +3,6 @@
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
 
-# Execution option naming a connection that will write: on SQLite its
-# transaction starts with BEGIN IMMEDIATE, so that a read followed by a write
-# never fails on a lock taken by another writer in between.
-WRITES = "lambda_registry_writes"
-
-
 def normalise_url(url):
     """Prefer psycopg 3, the driver we install, when the URL names no driver."""
     url = make_url(url)
@@ -22,8 +16,8 @@ def is_sqlite_file(engine):
 
 
 def _prepare_sqlite(engine, busy_timeout_ms):
-    # SQLAlchemy's documented recipe for SQLite transactions: the driver
-    # starts none itself, the "begin" event does.
+    # The driver starts no transaction itself: we do (db/access.py's
+    # writers; alembic/env.py for migrations).
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, connection_record):
         dbapi_connection.isolation_level = None
@@ -35,19 +29,17 @@ def _prepare_sqlite(engine, busy_timeout_ms):
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if connection.get_execution_options().get(WRITES) else "BEGIN")
-
 
 def get_engine(database_url, db_timeout=5.0):
     url = normalise_url(database_url)
-    options = {"pool_pre_ping": True}
     if url.get_backend_name() == "sqlite":
-        options["connect_args"] = {"check_same_thread": False, "timeout": db_timeout}
-        engine = create_engine(url, **options)
+        # A file, not a server: nothing to ping before each use.
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": db_timeout})
         _prepare_sqlite(engine, db_timeout * 1000)
         return engine
+    # A server restarted under us: the pool pings a connection before use,
+    # so that the first request after a restart finds a live one.
+    options = {"pool_pre_ping": True}
     if url.get_backend_name() == "postgresql":
         milliseconds = int(db_timeout * 1000)
         options["connect_args"] = {
@@ -57,4 +49,14 @@ def get_engine(database_url, db_timeout=5.0):
             "options": f"-c lock_timeout={milliseconds} -c statement_timeout={4 * milliseconds}",
         }
         options["pool_timeout"] = db_timeout
+        engine = create_engine(url, **options)
+        # Reads switch a connection to autocommit (db/access.py): whatever
+        # happens to the read, the pool gives it back in transaction mode.
+        event.listen(engine, "checkin", _end_autocommit)
+        return engine
     return create_engine(url, **options)
+
+
+def _end_autocommit(dbapi_connection, connection_record):
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False

@@ -1,31 +1,46 @@
-"""Core statements for the read path: compiled once per dialect, run on a
-DBAPI cursor.
+"""Core statements compiled once per dialect, for reads and writes alike.
 
-A read through SQLAlchemy's ``Connection.execute`` costs several times what
-SQLite or PostgreSQL take to answer it (docs/performance.md). A
-``Statement`` keeps SQLAlchemy for what it is good at (writing the SQL of
-each dialect, converting values both ways) and hands the driver the SQL
-and parameters, through documented API only: ``ClauseElement.compile``,
+Through ``Connection.execute`` a small statement costs several times what
+SQLite or PostgreSQL take to run it, and some statements (multi-row
+upserts) are compiled anew on every execution (docs/performance.md). A
+``Statement`` keeps SQLAlchemy for what it is good at (the SQL of each
+dialect, converting values both ways) and compiles once, through
+documented API only: ``ClauseElement.compile``,
 ``SQLCompiler.construct_expanded_state`` (which also expands ``IN``
 lists), ``ExpandedState.processors`` and ``TypeEngine.result_processor``.
-Compiled forms are kept per dialect object: two engines of one database
-with different drivers never share SQL.
+Reads hand the SQL to a DBAPI cursor; writes to
+``Connection.exec_driver_sql``, so that SQL logging and execution events
+(tracing) still see every write. Compiled forms are kept per dialect
+object: two engines of one database with different drivers never share SQL.
 """
 
 import threading
 
 
 class Statement:
+    """A Core statement, or one per dialect name (``{"sqlite": ..., "postgresql": ...}``)
+    for constructs that differ (upserts)."""
+
     def __init__(self, clause):
-        self.clause = clause
+        self._clauses = clause if isinstance(clause, dict) else None
+        self._clause = None if isinstance(clause, dict) else clause
         self._compiled = {}
         self._lock = threading.Lock()
+
+    def clause_for(self, dialect):
+        return self._clause if self._clauses is None else self._clauses[dialect.name]
+
+    @property
+    def columns(self):
+        """What a row of it holds (a SELECT's columns, a DML's RETURNING)."""
+        clause = self._clause if self._clauses is None else next(iter(self._clauses.values()))
+        return clause.exported_columns
 
     def compiled(self, dialect):
         compiled = self._compiled.get(dialect)
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause, dialect))
+                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause_for(dialect), dialect))
         return compiled
 
 
@@ -34,16 +49,33 @@ class _Compiled:
         self.compiled = clause.compile(dialect=dialect)
         self.positional = dialect.positional
         processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in getattr(clause, "selected_columns", ())
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in clause.exported_columns
         ]
         # None when every column comes back from the driver as we want it.
         self.result_processors = processors if any(processors) else None
+        # What does not change between executions, once known (see below).
+        self._fixed = None
 
     def sql_and_parameters(self, parameters):
         """The SQL and the driver's parameters (positional or named) for ``parameters``."""
+        parameters = parameters or {}
+        if self._fixed is not None:
+            sql, names, processors, constants = self._fixed
+            if constants:
+                parameters = {**constants, **parameters}
+            if self.positional:
+                return sql, tuple(processors[name](parameters[name]) if name in processors else parameters[name]
+                                  for name in names)
+            return sql, {name: processors[name](parameters[name]) if name in processors else parameters[name]
+                         for name in names}
         state = self.compiled.construct_expanded_state(parameters)
         processors = state.processors
+        if not state.parameter_expansion and state.statement == self.compiled.string:
+            # Nothing was expanded or rendered for these values: the SQL and
+            # the parameters' order are the statement's own, for any values.
+            # The statement's own values (a literal 0 is a parameter too).
+            constants = {name: value for name, value in state.parameters.items() if name not in parameters}
+            self._fixed = (state.statement, tuple(state.positiontup or state.parameters), dict(processors), constants)
         if self.positional:
             values = tuple(
                 processors[name](value) if name in processors else value

@@ -36,14 +36,16 @@ class Counters:
         self.summed = kind.summed
         public, owned = tables.status_counts, tables.owner_counts
         self._public_deltas = ("record_count",) + tuple(kind.summed)
-        # {dialect name: {rows: statement}}
+        # {rows changed: statement}
         self._bump_public = {
-            name: {rows: _upsert(insert, public, ("status",), self._public_deltas, rows) for rows in (1, 2)}
-            for name, insert in UPSERTS.items()
+            rows: Statement({name: _upsert(insert, public, ("status",), self._public_deltas, rows)
+                             for name, insert in UPSERTS.items()})
+            for rows in (1, 2)
         }
         self._bump_owner = {
-            name: {rows: _upsert(insert, owned, ("owner", "status"), ("record_count",), rows) for rows in (1, 2)}
-            for name, insert in UPSERTS.items()
+            rows: Statement({name: _upsert(insert, owned, ("owner", "status"), ("record_count",), rows)
+                             for name, insert in UPSERTS.items()})
+            for rows in (1, 2)
         }
         self._public = Statement(select(public.c.status, *[public.c[d] for d in self._public_deltas]))
         owned_total = select(func.coalesce(func.sum(owned.c.record_count), 0)).where(owned.c.owner == bindparam("owner"))
@@ -60,13 +62,13 @@ class Counters:
         for suffix, (status, (records, sums)) in zip(SUFFIXES, rows):
             public.update({f"k_status_{suffix}": status, f"d_record_count_{suffix}": records})
             public.update({f"d_{name}_{suffix}": sums.get(name, 0) for name in self.summed})
-        db.execute(self._bump_public[db.dialect_name][len(rows)], public)
+        db.execute(self._bump_public[len(rows)], public)
         owned = [(status, records) for status, (records, _) in rows if records]
         if owned:
             parameters = {}
             for suffix, (status, records) in zip(SUFFIXES, owned):
                 parameters.update({f"k_owner_{suffix}": owner, f"k_status_{suffix}": status, f"d_record_count_{suffix}": records})
-            db.execute(self._bump_owner[db.dialect_name][len(owned)], parameters)
+            db.execute(self._bump_owner[len(owned)], parameters)
 
     def public(self, db):
         """{status: (records, *summed totals)} of every user's records."""

@@ -6,6 +6,8 @@ run Core statements on a SQLAlchemy connection. Statements are built once,
 when a kind's ``RecordStore`` is made.
 """
 
+import collections
+
 from sqlalchemy import bindparam, delete, select, update
 
 from ..db.statements import Statement
@@ -26,29 +28,30 @@ class RecordStore:
         key = history.c[kind.history_key]
         answer = [records.c[name] for name in kind.answer_columns]
         stored = ["owner", "uuid"] + [field.name for field in kind.fields] + ["created_at", "updated_at"]
-        self._create = {
+        self._create = Statement({
             name: insert(records).values(_values(stored)).on_conflict_do_nothing(index_elements=["owner", "uuid"])
             .returning(records.c.id)
             for name, insert in UPSERTS.items()
-        }
+        })
         owned_uuid = (records.c.owner == bindparam("owner"), records.c.uuid == bindparam("uuid"))
         # What a change reads: locked until the transaction ends, so that
         # concurrent changes of one record take turns and each sees the
         # status the previous one committed (SQLite writers are serialised
         # by BEGIN IMMEDIATE).
-        self._lock = (
+        self._lock = Statement(
             select(records.c.id, records.c.status, records.c.failure_message, *[records.c[s] for s in kind.summed])
             .where(*owned_uuid)
             .with_for_update()
         )
-        self._set_status = (
+        self._Locked = collections.namedtuple("Locked", [column.name for column in self._lock.columns])
+        self._set_status = Statement(
             update(records).where(records.c.id == bindparam("record_id"))
             .values(_values(["status", "failure_message", "updated_at"]))
         )
-        self._add_history = history.insert().values(
+        self._add_history = Statement(history.insert().values(
             {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("v_updated_at")}
-        )
-        self._delete = delete(records).where(records.c.id == bindparam("record_id"))
+        ))
+        self._delete = Statement(delete(records).where(records.c.id == bindparam("record_id")))
         # A record and its history in one statement: one round trip, one snapshot.
         self._details = Statement(
             select(*answer, history.c.status, history.c.failure_message, history.c.at)
@@ -78,7 +81,7 @@ class RecordStore:
         """
         stored = {"v_owner": owner, "v_created_at": now, "v_updated_at": now}
         stored.update({"v_" + name: value for name, value in values.items()})
-        created = db.first(self._create[db.dialect_name], stored)
+        created = db.first(self._create, stored)
         if created is None:
             return False
         status = values["status"]
@@ -88,7 +91,8 @@ class RecordStore:
 
     def lock(self, db, owner, uuid):
         """The owner's record (id, status, failure_message, summed fields...), locked, or None."""
-        return db.first(self._lock, {"owner": owner, "uuid": uuid})
+        row = db.first(self._lock, {"owner": owner, "uuid": uuid})
+        return None if row is None else self._Locked._make(row)
 
     def change_status(self, db, owner, locked, status, failure_message, now):
         """Give a locked record a new status; False when it already had this

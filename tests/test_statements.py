@@ -1,0 +1,75 @@
+"""Statements compiled once per dialect object (db/statements.py), run on
+real connections of the test database."""
+
+import pytest
+from sqlalchemy import bindparam, func, literal, select
+
+from lambda_registry.db.access import Database, Writer
+from lambda_registry.db.statements import Statement
+from lambda_registry.db.tables import tables_of
+from lambda_registry.records import INSTANCES, utcnow
+from lambda_registry.services.health import SELECT_ONE
+from lambda_registry.store.records import RecordStore
+
+from .support import UUID
+
+RECORDS = tables_of(INSTANCES).records
+STORE = RecordStore(INSTANCES)
+
+
+def seed(writer, statuses):
+    for n, status in enumerate(statuses):
+        values = {"uuid": f"{n:08d}-0000-4000-8000-000000000000", "name": "n", "instance_info": "{}",
+                  "status": status, "failure_message": ""}
+        STORE.create(writer, "alice", values, utcnow())
+
+
+def test_a_statement_gives_the_same_rows_on_every_execution_with_its_literals(writer):
+    seed(writer, [0, 20, 20])
+    # coalesce(..., 0): the literal 0 is a parameter of the statement's own.
+    counted = Statement(select(func.coalesce(func.count(RECORDS.c.id), 0), literal("x"))
+                        .where(RECORDS.c.status == bindparam("status")))
+    assert [tuple(writer.first(counted, {"status": status})) for status in (20, 0, 7, 20)] == [
+        (2, "x"), (1, "x"), (0, "x"), (2, "x")]
+
+
+def test_an_expanding_in_list_is_expanded_anew_for_each_execution(writer):
+    seed(writer, [0, 20, 21, 6])
+    by_status = Statement(select(RECORDS.c.status).where(RECORDS.c.status.in_(bindparam("statuses", expanding=True)))
+                          .order_by(RECORDS.c.status))
+    assert [[row[0] for row in writer.rows(by_status, {"statuses": statuses})]
+            for statuses in ([20], [0, 6, 21], [5], [20, 21])] == [[20], [0, 6, 21], [], [20, 21]]
+
+
+def test_reads_convert_values_as_sqlalchemy_would(dbengine, clean_db, writer):
+    seed(writer, [0])
+    writer.commit()
+    writer.close()
+    with Database(dbengine, 5, 1).read(None) as reader:
+        row, history = STORE.details(reader, "alice", "00000000-0000-4000-8000-000000000000")
+        assert STORE.details(reader, "alice", UUID) is None
+    # Timestamps come back as datetimes on both databases (SQLite stores text).
+    assert type(row[-1]).__name__ == "datetime" and type(history[0][2]).__name__ == "datetime"
+    with pytest.raises(RuntimeError):
+        STORE.details(reader, "alice", UUID)
+
+
+def test_a_connection_read_in_autocommit_writes_in_a_transaction_again(dbengine, clean_db, query):
+    """Reads put PostgreSQL connections in autocommit; the pool must give
+    them back to writers in transaction mode, or a rollback would undo nothing."""
+    database = Database(dbengine, 5, 1)
+    for _ in range(dbengine.pool.size() + 1):
+        with database.read(None) as reader:
+            reader.rows(SELECT_ONE)
+    writer = Writer(database)
+    values = {"uuid": UUID, "name": "n", "instance_info": "{}", "status": 0, "failure_message": ""}
+    STORE.create(writer, "alice", values, utcnow())
+    writer.close()  # rolled back
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
+
+
+def test_each_dialect_object_has_its_own_compiled_form(dbengine):
+    other = type(dbengine.dialect)()  # another dialect of the same database
+    statement = Statement(select(RECORDS.c.id).where(RECORDS.c.uuid == bindparam("uuid")))
+    assert statement.compiled(dbengine.dialect) is statement.compiled(dbengine.dialect)
+    assert statement.compiled(other) is not statement.compiled(dbengine.dialect)
