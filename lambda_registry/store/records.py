@@ -8,6 +8,7 @@ when a kind's ``RecordStore`` is made.
 
 import collections
 
+import colander
 from sqlalchemy import bindparam, delete, select, update
 
 from ..db.statements import Statement
@@ -69,16 +70,19 @@ class RecordStore:
         self._page = Statement(page)
         self._page_by_status = Statement(page.where(records.c.status.in_(bindparam("statuses", expanding=True))))
         self._answer_width = len(answer)
+        self._defaults = {field.name: field.missing for field in kind.fields if field.missing is not colander.required}
 
     # -- writes ---------------------------------------------------------------
     def create(self, db, owner, values, now):
-        """Store a new record (``values``: every field); False when the owner
-        already has this uuid.
+        """Store a new record (``values``: its uuid and fields; a field left
+        out takes its declared default); False when the owner already has
+        this uuid.
 
         The unique (owner, uuid) constraint decides, not a prior look-up, so
         two concurrent creates of one uuid store one record and the other is
         told so.
         """
+        values = {**self._defaults, **values}
         stored = {"v_owner": owner, "v_created_at": now, "v_updated_at": now}
         stored.update({"v_" + name: value for name, value in values.items()})
         created = db.first(self._create, stored)

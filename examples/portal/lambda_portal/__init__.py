@@ -98,8 +98,7 @@ def audit_then_maybe_fail(request):
     with ?fail=1 it then fails, and neither may remain."""
     user = request.authenticated_userid or "anonymous"
     request.portal_dbsession.add(AuditEntry(user=user, action="imported an instance"))
-    values = {"uuid": request.params["uuid"], "name": "imported by the portal", "instance_info": "{}",
-              "status": 2, "failure_message": ""}
+    values = {"uuid": request.params["uuid"], "name": "imported by the portal", "instance_info": "{}", "status": 2}
     get_database(request.registry).write(request, lambda db: INSTANCE_STORE.create(db, user, values, utcnow()))
     if request.params.get("fail"):
         raise RuntimeError("the portal failed after writing")
