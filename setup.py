@@ -27,6 +27,7 @@ requires = [
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
+    "requests>=2.31",
     "schemathesis>=4.0,<5",
     "openapi-spec-validator>=0.7",
 ]

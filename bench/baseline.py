@@ -3,7 +3,7 @@ as the service, with the same driver, and nothing else.
 
 It parses the same JSON, looks the token up in a dict, runs the statements
 the service runs for each endpoint (the same transactions, locks and
-counter updates) and answers the same envelope. No validation beyond what
+counter upserts) and answers the same envelope. No validation beyond what
 the SQL needs, no framework: what remains between it and the service is
 the cost of Pyramid, Cornice, colander, SQLAlchemy and our own code.
 """
@@ -16,20 +16,50 @@ import threading
 
 import psycopg
 
-ROUTES = [
-    ("count", re.compile(r"^/api/lambda_instances/count/?$")),
-    ("collection", re.compile(r"^/api/lambda_instances/?$")),
-    ("status", re.compile(r"^/api/lambda_instances/([^/]+)/status/?$")),
-    ("instance", re.compile(r"^/api/lambda_instances/([^/]+)/?$")),
-]
-NAMES = {code: name for code, name in enumerate([
+INSTANCE_NAMES = [
     "STARTED", "STOPPED", "PENDING", "STARTING", "STOPPING", "DESTROYING", "DESTROYED", "SCALING_UP",
     "SCALING_DOWN", "FAILED", "CLUSTER_CREATED", "CLUSTER_FAILED", "INIT_DONE", "INIT_FAILED",
     "COMMONS_INSTALLED", "COMMONS_FAILED", "HADOOP_INSTALLED", "HADOOP_FAILED", "KAFKA_INSTALLED",
-    "KAFKA_FAILED", "FLINK_INSTALLED", "FLINK_FAILED", "FLUME_INSTALLED", "FLUME_FAILED"])}
+    "KAFKA_FAILED", "FLINK_INSTALLED", "FLINK_FAILED", "FLUME_INSTALLED", "FLUME_FAILED"]
 FAILED = {9, 11, 13, 15, 17, 19, 21, 23}
-ACTIVE = set(NAMES) - FAILED - {6}
-COLUMNS = "id, uuid, name, instance_info, status, failure_message, created_at, updated_at"
+ACTIVE = set(range(24)) - FAILED - {6}
+DESTROYED = 6
+
+
+class Kind:
+    """What differs between instances and applications, for the SQL below."""
+
+    def __init__(self, row, key, names, own, summed=(), messages=None):
+        self.table, self.history = row + "s", row + "_status_changes"
+        self.public, self.owned = row + "_status_counts", row + "_owner_counts"
+        self.key = key + "_id"
+        self.names = names
+        self.own = own  # (column, default) between name and status
+        self.summed = summed
+        self.columns = ["id", "uuid", "name", *[c for c, _ in own], "status", "failure_message", *summed,
+                        "created_at", "updated_at"]
+        self.messages = messages
+
+
+INSTANCES = Kind("lambda_instance", "instance", INSTANCE_NAMES, [("instance_info", "{}")], messages={
+    "created": "Your request to create a new lambda instance has been accepted.",
+    "updated": "Lambda instances status update accepted.",
+    "deleted": "Your request to destroy the specified lambda instance has been accepted.",
+    "listed": "Lambda instances.", "details": "Lambda instance details.", "counted": "Lambda instances count.",
+    "exists": "The specified lambda instance has already been created.",
+    "missing": "The specified lambda instance doesn't exist."})
+APPLICATIONS = Kind("lambda_application", "application", ["UPLOADED", "UPLOADING", "FAILED"], [("description", "")],
+                    summed=("times_started",), messages={
+    "created": "Your request to create the specified application has been accepted.",
+    "updated": "Lambda application status update accepted.",
+    "deleted": "Your request to delete the specified application has been accepted.",
+    "listed": "Lambda applications.", "details": "Lambda application details.", "counted": "Lambda applications count.",
+    "exists": "The specified lambda application has already been created.",
+    "missing": "The specified application doesn't exist.",
+    "increment": "Your request to increment the times started of the specified application has been accepted.",
+    "decrement": "Your request to decrement the times started of the specified application has been accepted."})
+KINDS = {"lambda_instances": INSTANCES, "lambda_applications": APPLICATIONS}
+ROUTE = re.compile(r"^/api/(lambda_instances|lambda_applications)(?:/([^/]+))?(?:/(status|increment_started|decrement_started))?/?$")
 
 
 def _now():
@@ -42,12 +72,18 @@ def _stamp(value):
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _record(row):
-    return {
-        "uuid": row[1], "name": row[2], "instance_info": json.loads(row[3]), "status": str(row[4]),
-        "status_name": NAMES[row[4]], "failure_message": row[5],
-        "created_at": _stamp(row[6]), "updated_at": _stamp(row[7]),
-    }
+def _record(kind, row):
+    record = {}
+    for column, value in zip(kind.columns[1:], row[1:]):
+        if column == "status":
+            record.update(status=str(value), status_name=kind.names[value])
+        elif column in ("created_at", "updated_at"):
+            record[column] = _stamp(value)
+        elif column == "instance_info":
+            record[column] = json.loads(value)
+        else:
+            record[column] = value
+    return record
 
 
 class Database:
@@ -64,6 +100,7 @@ class Database:
             if self.sqlite:
                 connection = sqlite3.connect(self.url.split("///", 1)[1], isolation_level=None, check_same_thread=False)
                 connection.execute("PRAGMA busy_timeout = 5000")
+                connection.execute("PRAGMA foreign_keys = ON")
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
             else:
@@ -91,21 +128,21 @@ class Database:
             return work(execute)
 
 
-def _bump(execute, owner, changes):
-    """The service's counter changes: one upsert per table, rows in status order."""
-    rows = sorted(changes.items())
-    values = ", ".join("(?, ?)" for _ in rows)
-    execute(
-        f"INSERT INTO lambda_instance_status_counts (status, record_count) VALUES {values} "
-        "ON CONFLICT (status) DO UPDATE SET record_count = lambda_instance_status_counts.record_count + excluded.record_count",
-        tuple(value for row in rows for value in row),
-    )
-    values = ", ".join("(?, ?, ?)" for _ in rows)
-    execute(
-        f"INSERT INTO lambda_instance_owner_counts (owner, status, record_count) VALUES {values} "
-        "ON CONFLICT (owner, status) DO UPDATE SET record_count = lambda_instance_owner_counts.record_count + excluded.record_count",
-        tuple(value for status, delta in rows for value in (owner, status, delta)),
-    )
+def _bump(execute, kind, owner, changes):
+    """The service's counter changes: one upsert per table, rows in status order.
+    ``changes``: {status: (records delta, summed deltas...)}."""
+    rows = sorted((status, deltas) for status, deltas in changes.items())
+    columns = ["record_count", *kind.summed]
+    placeholders = ", ".join("(" + ", ".join("?" * (1 + len(columns))) + ")" for _ in rows)
+    updates = ", ".join(f"{c} = {kind.public}.{c} + excluded.{c}" for c in columns)
+    execute(f"INSERT INTO {kind.public} (status, {', '.join(columns)}) VALUES {placeholders} "
+            f"ON CONFLICT (status) DO UPDATE SET {updates}", tuple(v for status, deltas in rows for v in (status, *deltas)))
+    owned = [(status, deltas[0]) for status, deltas in rows if deltas[0]]
+    if owned:
+        placeholders = ", ".join("(?, ?, ?)" for _ in owned)
+        execute(f"INSERT INTO {kind.owned} (owner, status, record_count) VALUES {placeholders} "
+                f"ON CONFLICT (owner, status) DO UPDATE SET record_count = {kind.owned}.record_count + excluded.record_count",
+                tuple(v for status, delta in owned for v in (owner, status, delta)))
 
 
 class Baseline:
@@ -115,31 +152,32 @@ class Baseline:
         self.for_update = "" if self.db.sqlite else " FOR UPDATE"
 
     def __call__(self, environ, start_response):
-        path = environ["PATH_INFO"]
-        method = environ["REQUEST_METHOD"]
-        for name, pattern in ROUTES:
-            match = pattern.match(path)
-            if match:
-                break
-        else:
+        path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
+        if path.rstrip("/") == "/api/users/count":
+            return self._users_count(start_response)
+        match = ROUTE.match(path)
+        if match is None and path.rstrip("/") != "/api/authenticate":
             return self._answer(start_response, 404, "Not found.", errors=[])
-        if name == "count":
-            return self._count(start_response)
+        if match is not None and match.group(2) == "count":
+            return self._count(start_response, KINDS[match.group(1)])
         header = environ.get("HTTP_AUTHORIZATION", "")
         owner = self.tokens.get(header[6:]) if header[:6].lower() == "token " else None
         if owner is None:
             return self._answer(start_response, 401, "Authentication required.", errors=[])
-        if name == "collection" and method == "POST":
-            return self._create(environ, start_response, owner)
-        if name == "collection":
-            return self._list(environ, start_response, owner)
-        uuid = match.group(1).lower()
+        if match is None:
+            return self._authenticate(start_response, owner)
+        kind, uuid, action = KINDS[match.group(1)], match.group(2), match.group(3)
+        if uuid is None:
+            return self._create(environ, start_response, kind, owner) if method == "POST" else self._list(environ, start_response, kind, owner)
+        uuid = uuid.lower()
+        if action in ("increment_started", "decrement_started"):
+            return self._started(start_response, kind, owner, uuid, +1 if action[0] == "i" else -1)
         if method == "POST":
             body = json.loads(self._body(environ))
-            return self._change(start_response, owner, uuid, int(body["status"]), body.get("failure_message", ""), "Lambda instances status update accepted.")
+            return self._change(start_response, kind, owner, uuid, int(body["status"]), body.get("failure_message", ""))
         if method == "DELETE":
-            return self._change(start_response, owner, uuid, 6, "", "Your request to destroy the specified lambda instance has been accepted.")
-        return self._details(start_response, owner, uuid)
+            return self._delete(start_response, kind, owner, uuid)
+        return self._details(start_response, kind, owner, uuid)
 
     @staticmethod
     def _body(environ):
@@ -151,81 +189,157 @@ class Baseline:
         start_response(f"{code} X", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
         return [body]
 
-    def _create(self, environ, start_response, owner):
+    def _lock(self, execute, kind, owner, uuid):
+        columns = ", ".join(["id", "status", "failure_message", *kind.summed])
+        return execute(f"SELECT {columns} FROM {kind.table} WHERE owner = ? AND uuid = ?{self.for_update}", (owner, uuid)).fetchone()
+
+    @staticmethod
+    def _history(execute, kind, record_id, status, message, now):
+        execute(f"INSERT INTO {kind.history} ({kind.key}, status, failure_message, at) VALUES (?, ?, ?, ?)",
+                (record_id, status, message, now))
+
+    def _create(self, environ, start_response, kind, owner):
         fields = json.loads(self._body(environ))
-        info = fields["instance_info"]
-        info = json.dumps(json.loads(info) if isinstance(info, str) and info else (info or {}), separators=(",", ":"))
+        own = []
+        for column, default in kind.own:
+            value = fields.get(column, default)
+            if column == "instance_info":
+                value = json.dumps(json.loads(value) if isinstance(value, str) and value else (value or {}), separators=(",", ":"))
+            own.append(value)
         status, message, now = int(fields["status"]), fields.get("failure_message", ""), _now()
+        columns = ["owner", "uuid", "name", *[c for c, _ in kind.own], "status", "failure_message", *kind.summed,
+                   "created_at", "updated_at"]
+        values = (owner, fields["uuid"].lower(), fields["name"].strip(), *own, status, message, *[0 for _ in kind.summed], now, now)
 
         def work(execute):
-            row = execute(
-                "INSERT INTO lambda_instances (owner, uuid, name, instance_info, status, failure_message, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (owner, uuid) DO NOTHING RETURNING id",
-                (owner, fields["uuid"].lower(), fields["name"].strip(), info, status, message, now, now),
-            ).fetchone()
+            row = execute(f"INSERT INTO {kind.table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+                          "ON CONFLICT (owner, uuid) DO NOTHING RETURNING id", values).fetchone()
             if row is None:
                 return False
-            _bump(execute, owner, {status: 1})
-            execute("INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) VALUES (?, ?, ?, ?)", (row[0], status, message, now))
+            self._history(execute, kind, row[0], status, message, now)
+            _bump(execute, kind, owner, {status: (1, *[0 for _ in kind.summed])})
             return True
 
         if not self.db.run(work, writes=True):
-            return self._answer(start_response, 409, "The specified lambda instance has already been created.", errors=[])
-        return self._answer(start_response, 202, "Your request to create a new lambda instance has been accepted.", data=[{"id": fields["uuid"]}])
+            return self._answer(start_response, 409, kind.messages["exists"], errors=[])
+        return self._answer(start_response, 202, kind.messages["created"], data=[{"id": fields["uuid"]}])
 
-    def _change(self, start_response, owner, uuid, status, message, description):
+    def _change(self, start_response, kind, owner, uuid, status, message):
         now = _now()
 
         def work(execute):
-            row = execute(f"SELECT id, status, failure_message FROM lambda_instances WHERE owner = ? AND uuid = ?{self.for_update}", (owner, uuid)).fetchone()
-            if row is None or row[1] == 6:
+            row = self._lock(execute, kind, owner, uuid)
+            if row is None or (kind is INSTANCES and row[1] == DESTROYED):
                 return False
             if (row[1], row[2]) != (status, message):
                 if row[1] != status:
-                    _bump(execute, owner, {row[1]: -1, status: 1})
-                execute("UPDATE lambda_instances SET status = ?, failure_message = ?, updated_at = ? WHERE id = ?", (status, message, now, row[0]))
-                execute("INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) VALUES (?, ?, ?, ?)", (row[0], status, message, now))
+                    sums = tuple(row[3:])
+                    _bump(execute, kind, owner, {row[1]: (-1, *[-s for s in sums]), status: (1, *sums)})
+                execute(f"UPDATE {kind.table} SET status = ?, failure_message = ?, updated_at = ? WHERE id = ?", (status, message, now, row[0]))
+                self._history(execute, kind, row[0], status, message, now)
             return True
 
         if not self.db.run(work, writes=True):
-            return self._answer(start_response, 404, "The specified lambda instance doesn't exist.", errors=[])
-        return self._answer(start_response, 202, description, data=[{"id": uuid}])
+            return self._answer(start_response, 404, kind.messages["missing"], errors=[])
+        return self._answer(start_response, 202, kind.messages["updated"], data=[{"id": uuid}])
 
-    def _list(self, environ, start_response, owner):
+    def _delete(self, start_response, kind, owner, uuid):
+        if kind is INSTANCES:  # destroyed: a status change
+            answer = self._change(start_response, kind, owner, uuid, DESTROYED, "")
+            return answer
+
+        def work(execute):
+            row = self._lock(execute, kind, owner, uuid)
+            if row is None:
+                return False
+            _bump(execute, kind, owner, {row[1]: (-1, *[-s for s in row[3:]])})
+            execute(f"DELETE FROM {kind.table} WHERE id = ?", (row[0],))
+            return True
+
+        if not self.db.run(work, writes=True):
+            return self._answer(start_response, 404, kind.messages["missing"], errors=[])
+        return self._answer(start_response, 202, kind.messages["deleted"], data=[{"id": uuid}])
+
+    def _started(self, start_response, kind, owner, uuid, delta):
+        now = _now()
+
+        def work(execute):
+            row = self._lock(execute, kind, owner, uuid)
+            if row is None or row[3] + delta < 0:
+                return None
+            _bump(execute, kind, owner, {row[1]: (0, delta)})
+            return execute(f"UPDATE {kind.table} SET times_started = times_started + ?, updated_at = ? WHERE id = ? "
+                           "RETURNING times_started", (delta, now, row[0])).fetchone()[0]
+
+        value = self.db.run(work, writes=True)
+        if value is None:
+            return self._answer(start_response, 409, "Can't decrement.", errors=[])
+        verb = "increment" if delta > 0 else "decrement"
+        return self._answer(start_response, 202, kind.messages[verb], data=[{"id": uuid, "times_started": value}])
+
+    def _list(self, environ, start_response, kind, owner):
         query = dict(part.split("=", 1) for part in environ.get("QUERY_STRING", "").split("&") if "=" in part)
         limit, offset = int(query.get("limit", 1000)), int(query.get("offset", 0))
 
         def work(execute):
-            rows = execute(
-                f"SELECT {COLUMNS} FROM lambda_instances WHERE owner = ? ORDER BY created_at, uuid LIMIT ? OFFSET ?",
-                (owner, limit + 1, offset),
-            ).fetchall()
-            total = execute("SELECT coalesce(sum(record_count), 0) FROM lambda_instance_owner_counts WHERE owner = ?", (owner,)).fetchone()[0]
+            rows = execute(f"SELECT {', '.join(kind.columns)} FROM {kind.table} WHERE owner = ? ORDER BY created_at, uuid "
+                           "LIMIT ? OFFSET ?", (owner, limit + 1, offset)).fetchall()
+            total = execute(f"SELECT coalesce(sum(record_count), 0) FROM {kind.owned} WHERE owner = ?", (owner,)).fetchone()[0]
             return rows, total
 
         rows, total = self.db.run(work, writes=False)
         pagination = {"count": int(total), "limit": limit, "offset": offset, "next": None, "previous": None}
-        return self._answer(start_response, 200, "Lambda instances.", data=[_record(row) for row in rows[:limit]], pagination=pagination)
+        return self._answer(start_response, 200, kind.messages["listed"], data=[_record(kind, row) for row in rows[:limit]],
+                            pagination=pagination)
 
-    def _details(self, start_response, owner, uuid):
+    def _details(self, start_response, kind, owner, uuid):
         # The record and its history in one statement, as the service reads them.
-        columns = ", ".join("i." + column.strip() for column in COLUMNS.split(","))
+        columns = ", ".join("r." + column for column in kind.columns)
         rows = self.db.run(lambda execute: execute(
-            f"SELECT {columns}, h.status, h.failure_message, h.at FROM lambda_instances i "
-            "LEFT OUTER JOIN lambda_instance_status_changes h ON h.instance_id = i.id "
-            "WHERE i.owner = ? AND i.uuid = ? ORDER BY h.id", (owner, uuid)).fetchall(), writes=False)
+            f"SELECT {columns}, h.status, h.failure_message, h.at FROM {kind.table} r "
+            f"LEFT OUTER JOIN {kind.history} h ON h.{kind.key} = r.id WHERE r.owner = ? AND r.uuid = ? ORDER BY h.id",
+            (owner, uuid)).fetchall(), writes=False)
         if not rows:
-            return self._answer(start_response, 404, "The specified lambda instance doesn't exist.", errors=[])
-        record = _record(rows[0])
-        record["history"] = [{"status": str(row[8]), "status_name": NAMES[row[8]], "failure_message": row[9], "at": _stamp(row[10])} for row in rows]
-        return self._answer(start_response, 200, "Lambda instance details.", data=[record])
+            return self._answer(start_response, 404, kind.messages["missing"], errors=[])
+        width = len(kind.columns)
+        record = _record(kind, rows[0][:width])
+        record["history"] = [{"status": str(row[width]), "status_name": kind.names[row[width]], "failure_message": row[width + 1],
+                              "at": _stamp(row[width + 2])} for row in rows]
+        return self._answer(start_response, 200, kind.messages["details"], data=[record])
 
-    def _count(self, start_response):
-        counts = dict(self.db.run(lambda execute: execute("SELECT status, record_count FROM lambda_instance_status_counts").fetchall(), writes=False))
-        data = {
-            "count": str(sum(counts.get(code, 0) for code in ACTIVE)),
-            "running": str(counts.get(0, 0)),
-            "created": str(sum(counts.values())),
-            "failed": str(sum(counts.get(code, 0) for code in FAILED)),
-        }
-        return self._answer(start_response, 200, "Lambda instances count.", data=data)
+    def _count(self, start_response, kind):
+        columns = ", ".join(["status", "record_count", *kind.summed])
+        counts = {row[0]: row[1:] for row in self.db.run(
+            lambda execute: execute(f"SELECT {columns} FROM {kind.public}").fetchall(), writes=False)}
+        if kind is INSTANCES:
+            records = {status: values[0] for status, values in counts.items()}
+            data = {
+                "count": str(sum(records.get(code, 0) for code in ACTIVE)),
+                "running": str(records.get(0, 0)),
+                "created": str(sum(records.values())),
+                "failed": str(sum(records.get(code, 0) for code in FAILED)),
+            }
+        else:
+            data = {"count": str(counts.get(0, (0, 0))[0]), "running": str(counts.get(0, (0, 0))[1]),
+                    "failed": str(counts.get(2, (0, 0))[0])}
+        return self._answer(start_response, 200, kind.messages["counted"], data=data)
+
+    def _authenticate(self, start_response, owner):
+        """As the service: every authenticate records its caller."""
+        now = _now()
+
+        def work(execute):
+            added = execute("INSERT INTO lambda_users (user_id, first_seen, last_seen) VALUES (?, ?, ?) "
+                            "ON CONFLICT (user_id) DO NOTHING RETURNING user_id", (owner, now, now)).fetchone()
+            if added is not None:
+                execute("INSERT INTO lambda_counters (name, value) VALUES ('users', 1) "
+                        "ON CONFLICT (name) DO UPDATE SET value = lambda_counters.value + excluded.value")
+            else:
+                execute("UPDATE lambda_users SET last_seen = ? WHERE user_id = ?", (now, owner))
+
+        self.db.run(work, writes=True)
+        return self._answer(start_response, 200, "Authenticated.", data=[{"id": owner}])
+
+    def _users_count(self, start_response):
+        row = self.db.run(lambda execute: execute("SELECT value FROM lambda_counters WHERE name = 'users'").fetchone(), writes=False)
+        return self._answer(start_response, 200, "Lambda users count.", data={"count": str(row[0] if row else 0)})

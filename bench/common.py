@@ -8,7 +8,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 import lambda_registry
 from lambda_registry.db.engine import get_engine
 from lambda_registry.db.tables import tables_of
-from lambda_registry.records import INSTANCES
+from lambda_registry.records import APPLICATIONS, INSTANCES
 
 from bench.baseline import Baseline
 
@@ -44,12 +44,16 @@ def uuid_for(group, number):
     return f"{group:08x}-0000-4000-8000-{number:012x}"
 
 
-def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
-    """Store ``count`` records (uuids of ``group``) with one history entry each,
-    counters included, as the service would; returns their uuids."""
+OWN_FIELDS = {"instance": {"instance_info": '{"nodes":3}'}, "application": {"description": "seeded"}}
+
+
+def seed(database_url, owner, group, count, status=2, start=0, chunk=20000, kind=INSTANCES, times_started=0):
+    """Store ``count`` records of ``kind`` (uuids of ``group``) with one history
+    entry each, counters included, as the service would; returns their uuids."""
     engine = get_engine(database_url, 30)
     dialect = engine.dialect.name
-    tables = tables_of(INSTANCES)
+    tables = tables_of(kind)
+    own = dict(OWN_FIELDS[kind.key], **({"times_started": times_started} if kind is APPLICATIONS else {}))
     records, public, owned = tables.records, tables.status_counts, tables.owner_counts
     upsert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
     uuids = [uuid_for(group, start + n) for n in range(count)]
@@ -59,7 +63,7 @@ def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
         for offset in range(0, count, chunk):
             rows = [
                 {
-                    "owner": owner, "uuid": uuid, "name": f"seeded {uuid[-6:]}", "instance_info": '{"nodes":3}',
+                    "owner": owner, "uuid": uuid, "name": f"seeded {uuid[-6:]}", **own,
                     "status": status, "failure_message": "",
                     "created_at": moment + datetime.timedelta(microseconds=start + offset + n),
                     "updated_at": moment,
@@ -68,12 +72,14 @@ def seed(database_url, owner, group, count, status=2, start=0, chunk=20000):
             ]
             connection.execute(insert(records), rows)
         connection.execute(text(
-            "INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) "
-            "SELECT id, status, failure_message, created_at FROM lambda_instances WHERE id > :first"
+            f"INSERT INTO {kind.history_table} ({kind.history_key}, status, failure_message, at) "
+            f"SELECT id, status, failure_message, created_at FROM {kind.table} WHERE id > :first"
         ), {"first": first_id})
+        sums = {name: count * times_started for name in kind.summed}
         connection.execute(
-            upsert(public).values(status=status, record_count=count).on_conflict_do_update(
-                index_elements=["status"], set_={"record_count": public.c.record_count + count}
+            upsert(public).values(status=status, record_count=count, **sums).on_conflict_do_update(
+                index_elements=["status"],
+                set_={column: public.c[column] + value for column, value in dict(record_count=count, **sums).items()},
             )
         )
         connection.execute(

@@ -14,7 +14,8 @@ from pyramid.exceptions import ConfigurationError
 from . import errorviews
 from .counts import CountsCache
 from .logs import summarise_waitress_queue_warnings
-from .services import health, instances, openapi, register
+from .seen_users import SeenUsers
+from .services import applications, health, instances, openapi, register, users
 from .settings import get_settings
 from .urls import ours_pattern, path_of, prefix_of
 
@@ -23,8 +24,12 @@ def includeme(config):
     registry = config.registry
     registry.lambda_registry_counts = CountsCache(get_settings(registry).count_cache_seconds)
     config.include(".db")
+    registry.lambda_registry_seen_users = SeenUsers(registry.lambda_registry_database, registry.lambda_registry_counts)
     config.include(".auth")
-    services = health.services(registry) + openapi.services(registry) + instances.services(registry)
+    services = (
+        health.services(registry) + openapi.services(registry) + instances.services(registry)
+        + applications.services(registry) + users.services(registry)
+    )
     registry.lambda_registry_services = services
     register(config, services)
     # Our error views answer only under our own URLs: a host's errors stay the host's.

@@ -87,6 +87,29 @@ COMPONENTS = {
         "maxItems": 1,
         "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}, "additionalProperties": False},
     },
+    "AcceptedStarted": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1,
+        "items": {
+            "type": "object",
+            "required": ["id", "times_started"],
+            "properties": {"id": {"type": "string"}, "times_started": {"type": "integer", "minimum": 0}},
+            "additionalProperties": False,
+        },
+    },
+    "ApplicationCounts": {
+        "type": "object",
+        "required": ["count", "running", "failed"],
+        "properties": {key: {"type": "string", "pattern": "^[0-9]+$"} for key in ["count", "running", "failed"]},
+        "additionalProperties": False,
+    },
+    "UserCount": {
+        "type": "object",
+        "required": ["count"],
+        "properties": {"count": {"type": "string", "pattern": "^[0-9]+$"}},
+        "additionalProperties": False,
+    },
     "InstanceCounts": {
         "type": "object",
         "required": ["count", "running", "created", "failed"],

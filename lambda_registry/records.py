@@ -18,7 +18,7 @@ import colander
 from sqlalchemy import BigInteger, SmallInteger, String, Text as TextColumn
 
 from .schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, required
-from .statuses import INSTANCE_STATUSES
+from .statuses import APPLICATION_STATUSES, INSTANCE_STATUSES
 
 
 def timestamp(moment):
@@ -82,13 +82,17 @@ class StatusField(Field):
         }
 
 
-def status_field(statuses):
-    return StatusField("status", SmallInteger, StatusCode(statuses), statuses=statuses)
+# Every kind's name: 1 to 100 characters once trimmed.
+NAME = Field("name", String(100), Name(100))
 
 
-def failure_message_field():
-    # Optional; absent clears a status update's old message.
-    return Field("failure_message", TextColumn, Text(1000), missing="")
+def status_fields(statuses):
+    """A status of ``statuses`` (answered with its name) and its failure
+    message (optional; absent clears a status update's old message)."""
+    return (
+        StatusField("status", SmallInteger, StatusCode(statuses), statuses=statuses),
+        Field("failure_message", TextColumn, Text(1000), missing=""),
+    )
 
 
 def _named(attribute, suffix):
@@ -166,13 +170,27 @@ INSTANCES = RecordKind(
     row="lambda_instance",
     statuses=INSTANCE_STATUSES,
     fields=(
-        Field("name", String(100), Name(100)),
+        NAME,
         # The compact JSON encoding of an object, stored as text: it is never
         # queried, and text keeps what jsonb would refuse (\u0000).
         Field("instance_info", TextColumn, JsonObject(16 * 1024), schema={"type": "object"}, to_json=json.loads),
-        status_field(INSTANCE_STATUSES),
-        failure_message_field(),
+        *status_fields(INSTANCE_STATUSES),
     ),
 )
 
-KINDS = (INSTANCES,)
+APPLICATIONS = RecordKind(
+    key="application",
+    row="lambda_application",
+    statuses=APPLICATION_STATUSES,
+    fields=(
+        NAME,
+        Field("description", TextColumn, Text(10_000), missing=""),
+        *status_fields(APPLICATION_STATUSES),
+        # Changed only by the increment and decrement endpoints.
+        Field("times_started", BigInteger, missing=0, schema={"type": "integer", "minimum": 0}, server_default="0"),
+    ),
+    # The public count reports the running total of uploaded applications.
+    summed=("times_started",),
+)
+
+KINDS = (INSTANCES, APPLICATIONS)

@@ -17,6 +17,7 @@ from lambda_registry.db.access import Database, Writer
 from lambda_registry.db.engine import get_engine
 from lambda_registry.db.tables import metadata
 from lambda_registry.migrate import upgrade
+from lambda_registry.records import KINDS
 
 from .fake_astakos import FakeAstakos
 from .minimal_host import make_host
@@ -27,6 +28,7 @@ from .support import (
     DAVE_TOKEN,
     TokenLeakHandler,
     build_app,
+    dispose,
     okeanos_settings,
     settings_for,
 )
@@ -65,8 +67,17 @@ def clear_tables(engine):
 
 @pytest.fixture
 def make_app(database_url, clean_db):
-    """``make_app(**settings)``: a fresh standalone app on the test database."""
-    return lambda **overrides: build_app(database_url, **overrides)
+    """``make_app(**settings)``: a fresh standalone app on the test database
+    (its connections closed after the test: PostgreSQL allows 100)."""
+    built = []
+
+    def make(**overrides):
+        built.append(build_app(database_url, **overrides))
+        return built[-1]
+
+    yield make
+    for app in built:
+        dispose(app)
 
 
 @pytest.fixture(scope="session")
@@ -97,8 +108,9 @@ def pytest_generate_tests(metafunc):
 @pytest.fixture
 def testapp(app_mode, request, clean_db):
     wsgi = request.getfixturevalue("app" if app_mode == "standalone" else "embedded_app")
-    # clean_db changed the counters behind the app's back.
+    # clean_db emptied the tables behind the app's back.
     wsgi.registry.lambda_registry_counts.clear()
+    wsgi.registry.lambda_registry_seen_users.forget()
     return webtest.TestApp(wsgi)
 
 
@@ -178,19 +190,24 @@ def pytest_sessionfinish(session, exitstatus):
 
 @pytest.fixture
 def counters_agree(query):
-    """Assert that both kinds of counters equal a count of the records themselves."""
+    """Assert that every counter equals a count of the records themselves:
+    per owner, per status, and the summed fields' totals, for every kind."""
 
     def check():
-        records = {(owner, status): n for owner, status, n in query(
-            "SELECT owner, status, count(*) FROM lambda_instances GROUP BY owner, status")}
-        owners = {(owner, status): n for owner, status, n in query(
-            "SELECT owner, status, record_count FROM lambda_instance_owner_counts WHERE record_count <> 0")}
-        public = {status: n for status, n in query(
-            "SELECT status, record_count FROM lambda_instance_status_counts WHERE record_count <> 0")}
-        by_status = {}
-        for (_, status), n in records.items():
-            by_status[status] = by_status.get(status, 0) + n
-        assert owners == records
-        assert public == by_status
+        for kind in KINDS:
+            sums = "".join(f", sum({name})" for name in kind.summed)
+            records = query(f"SELECT owner, status, count(*){sums} FROM {kind.table} GROUP BY owner, status")
+            owners = {(owner, status): n for owner, status, n in query(
+                f"SELECT owner, status, record_count FROM {kind.owner_counts_table} WHERE record_count <> 0")}
+            assert owners == {(row[0], row[1]): row[2] for row in records}
+            summed = "".join(f", {name}" for name in kind.summed)
+            public = {row[0]: tuple(row[1:]) for row in query(
+                f"SELECT status, record_count{summed} FROM {kind.status_counts_table}") if any(row[1:])}
+            by_status = {}
+            for row in records:
+                totals = by_status.setdefault(row[1], [0] * (1 + len(kind.summed)))
+                for position, value in enumerate(row[2:]):
+                    totals[position] += value
+            assert public == {status: tuple(totals) for status, totals in by_status.items()}, kind.key
 
     return check

@@ -50,6 +50,14 @@ def build_app(database_url, **overrides):
     return lambda_registry.main({}, **settings_for(database_url, **overrides))
 
 
+def dispose(app):
+    """Close an app's database connections (and a host portal's own)."""
+    app.registry.lambda_registry_database.dispose()
+    engine = getattr(app.registry, "portal_engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
 def okeanos_settings(identity_url, **overrides):
     """Overrides for the okeanos policy, asking the identity service at ``identity_url``."""
     settings = {
@@ -137,16 +145,18 @@ def assert_envelope(response, code, description=None, error_names=None):
     return body
 
 
+INSTANCE_BODY = {"name": "My first Lambda instance", "instance_info": "", "status": "20", "failure_message": "OK"}
+APPLICATION_BODY = {"name": "wordcount.jar", "description": "Counts words.\nTakes a file.", "status": "1", "failure_message": ""}
+
+
 def new_instance(uuid=UUID, **fields):
-    body = {
-        "uuid": uuid,
-        "name": "My first Lambda instance",
-        "instance_info": "",
-        "status": "20",
-        "failure_message": "OK",
-    }
-    body.update(fields)
-    return body
+    """A create body of an instance, the seed document's, with ``fields`` changed."""
+    return {"uuid": uuid, **INSTANCE_BODY, **fields}
+
+
+def new_application(uuid=UUID, **fields):
+    """A create body of an application, as a service VM sends it, with ``fields`` changed."""
+    return {"uuid": uuid, **APPLICATION_BODY, **fields}
 
 
 # -- a real server and a real client ------------------------------------------
@@ -164,11 +174,22 @@ def served(app, threads=8, **server_settings):
     """``app`` on a real waitress server on a free loopback port: (host, port)."""
     server_settings.setdefault("threads", threads)
     server = waitress.server.create_server(app, host="127.0.0.1", port=0, **server_settings)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def run():
+        try:
+            server.run()
+        except OSError:
+            # Closing the socket under the loop's select() ends it so.
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield server.effective_host, server.effective_port
     finally:
+        stopping.set()
         server.close()
         thread.join(timeout=5)
 

@@ -14,21 +14,25 @@ import webtest
 import lambda_portal
 
 from .minimal_host import make_host
-from .support import ALICE, ALICE_TOKEN, ROOT, UUID, assert_envelope, new_instance, settings_for
+from .support import ALICE, ALICE_TOKEN, ROOT, UUID, assert_envelope, dispose, new_instance, settings_for
 
 PREFIX = "/registry"
 
 
 @pytest.fixture
 def minimal(database_url, clean_db):
-    return make_host(settings_for(database_url), route_prefix=PREFIX)
+    app = make_host(settings_for(database_url), route_prefix=PREFIX)
+    yield app
+    dispose(app)
 
 
 @pytest.fixture
 def portal(database_url, clean_db):
     settings = get_appsettings(str(ROOT / "examples" / "portal" / "development.ini"))
     settings["sqlalchemy.url"] = database_url
-    return lambda_portal.main({}, **settings)
+    app = lambda_portal.main({}, **settings)
+    yield app
+    dispose(app)
 
 
 @pytest.fixture(params=["minimal host", "example portal"])
@@ -137,9 +141,11 @@ def test_reads_never_join_the_hosts_transaction_writes_do(database_url, clean_db
         managers.append(RecordingManager())
         return managers[-1]
 
-    app = webtest.TestApp(make_host(settings_for(database_url, **{"tm.manager_hook": recording_manager}), PREFIX))
+    host = make_host(settings_for(database_url, **{"tm.manager_hook": recording_manager}), PREFIX)
+    app = webtest.TestApp(host)
     app.post_json(PREFIX + "/api/lambda_instances/", new_instance(), headers=ALICE, status=202)
     assert managers[-1].joined == ["WriterDataManager"]
     for path in ["/api/lambda_instances/count", "/api/lambda_instances/", "/api/lambda_instances/" + UUID, "/__heartbeat__"]:
         app.get(PREFIX + path, headers=ALICE, status=200)
         assert managers[-1].joined == [], path
+    dispose(host)

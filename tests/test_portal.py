@@ -9,17 +9,29 @@ import webtest
 import lambda_portal
 
 from .conftest import clear_tables
-from .support import ALICE, ALICE_TOKEN, ROOT, STATIC_TOKENS, UUID, assert_envelope, new_instance
+from .support import ALICE, ALICE_TOKEN, ROOT, STATIC_TOKENS, UUID, assert_envelope, dispose, new_application, new_instance
 
 PORTAL_INI = ROOT / "examples" / "portal" / "development.ini"
 API = "/registry/api/lambda_instances/"
+
+
+BUILT = []
 
 
 def portal_app(database_url, **overrides):
     settings = get_appsettings(str(PORTAL_INI))
     settings["sqlalchemy.url"] = database_url
     settings.update(overrides)
-    return webtest.TestApp(lambda_portal.main({}, **settings))
+    BUILT.append(lambda_portal.main({}, **settings))
+    return webtest.TestApp(BUILT[-1])
+
+
+@pytest.fixture(autouse=True)
+def close_portals():
+    """Every portal a test built loses its connections afterwards (PostgreSQL allows 100)."""
+    yield
+    while BUILT:
+        dispose(BUILT.pop())
 
 
 @pytest.fixture
@@ -69,6 +81,15 @@ def test_the_hosts_session_is_the_owner(portal, query):
     assert [tuple(r) for r in query("SELECT owner, uuid FROM lambda_instances")] == [("alice", UUID)]
     # The host's page lists the user's instances through the API.
     assert UUID in portal.get("/").text
+
+
+def test_the_home_page_lists_the_users_applications_too(portal):
+    sign_in(portal)
+    portal.post_json("/registry/api/lambda_applications/", new_application(), status=202)
+    portal.post("/registry/api/lambda_applications/" + UUID + "/increment_started/", status=202)
+    home = portal.get("/")
+    assert "<h2>Lambda applications</h2>" in home.text
+    assert "<td>wordcount.jar</td><td>UPLOADING</td><td>1</td>" in home.text
 
 
 def test_one_users_page_does_not_show_anothers_instances(portal, database_url):

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from .support import ALICE_TOKEN, BOB_TOKEN, UUID, call, new_instance, served
+from .support import ALICE_TOKEN, BOB_TOKEN, UUID, call, new_application, new_instance, served
 
 WRITE_THREADS = 20
 
@@ -114,3 +114,48 @@ def test_stress_lifecycles_every_accepted_write_is_stored_once(live, query, retr
     counters_agree()
     print(f"\n[races] stress: {threads} threads x {per_thread} lifecycles, {operations} operations, "
           f"{records} rows, retries {retries()}")
+
+
+def test_concurrent_increments_are_never_lost(live, query, counters_agree):
+    call(live, "POST", "/api/lambda_applications/", ALICE_TOKEN, new_application(status="0"))
+    path = f"/api/lambda_applications/{UUID}/increment_started/"
+    answers = in_parallel(lambda _: call(live, "POST", path, ALICE_TOKEN), range(20))
+    assert [status for status, _, _ in answers] == [202] * 20
+    # Each answer is the value after its own change: 1 to 20, each once.
+    assert sorted(body["data"][0]["times_started"] for _, _, body in answers) == list(range(1, 21))
+    assert query("SELECT times_started FROM lambda_applications")[0][0] == 20
+    assert call(live, "GET", "/api/lambda_applications/count")[2]["data"]["running"] == "20"
+    counters_agree()
+
+
+def test_concurrent_decrements_stop_exactly_at_zero(live, query, counters_agree):
+    call(live, "POST", "/api/lambda_applications/", ALICE_TOKEN, new_application(status="0"))
+    for _ in range(5):
+        call(live, "POST", f"/api/lambda_applications/{UUID}/increment_started/", ALICE_TOKEN)
+    path = f"/api/lambda_applications/{UUID}/decrement_started/"
+    answers = in_parallel(lambda _: call(live, "POST", path, ALICE_TOKEN), range(12))
+    assert collections.Counter(status for status, _, _ in answers) == {202: 5, 409: 7}
+    assert sorted(body["data"][0]["times_started"] for status, _, body in answers if status == 202) == [0, 1, 2, 3, 4]
+    assert query("SELECT times_started FROM lambda_applications")[0][0] == 0
+    counters_agree()
+
+
+def test_counters_racing_status_changes_and_a_delete_stay_exact(live, query, counters_agree):
+    uuids = [f"{n:08x}-0000-4000-8000-000000000000" for n in range(4)]
+    for uuid in uuids:
+        call(live, "POST", "/api/lambda_applications/", BOB_TOKEN, new_application(uuid=uuid, status="0"))
+    jobs = [(uuid, action) for uuid in uuids for action in ["inc"] * 6 + ["dec"] * 2 + ["0", "2", "1"]]
+    jobs += [(uuids[0], "delete")]
+
+    def act(job):
+        uuid, action = job
+        base = f"/api/lambda_applications/{uuid}"
+        if action in ("inc", "dec"):
+            return call(live, "POST", f"{base}/{'increment' if action == 'inc' else 'decrement'}_started/", BOB_TOKEN)[0]
+        if action == "delete":
+            return call(live, "DELETE", base, BOB_TOKEN)[0]
+        return call(live, "POST", f"{base}/status/", BOB_TOKEN, {"status": action})[0]
+
+    statuses = in_parallel(act, jobs)
+    assert set(statuses) <= {202, 404, 409}
+    counters_agree()

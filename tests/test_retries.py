@@ -14,7 +14,7 @@ import webtest
 
 from .conftest import PG_URL
 from .minimal_host import make_host
-from .support import ALICE, UUID, assert_envelope, new_instance, settings_for, wait_for
+from .support import ALICE, UUID, assert_envelope, dispose, new_instance, settings_for, wait_for
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
 
@@ -31,8 +31,12 @@ def app_of(request, database_url, make_app):
     """``app_of(**settings)``: the standalone app (each write its own
     transaction), or the minimal host (writes joined to its request.tm)."""
     if request.param == "standalone":
-        return lambda **overrides: webtest.TestApp(make_app(**overrides))
-    return lambda **overrides: webtest.TestApp(make_host(settings_for(database_url, **overrides)))
+        yield lambda **overrides: webtest.TestApp(make_app(**overrides))
+        return
+    hosts = []
+    yield lambda **overrides: webtest.TestApp(hosts.append(make_host(settings_for(database_url, **overrides))) or hosts[-1])
+    for host in hosts:
+        dispose(host)
 
 
 def waiting_for_a_lock(engine):

@@ -61,7 +61,7 @@ def request_owner(request):
     return userid if is_valid_user_id(userid) else None
 
 
-def require_owner(request, **kwargs):
+def identify_owner(request, **kwargs):
     """Cornice validator: the caller must be known, else 401."""
     owner = request_owner(request)
     if owner is None:
@@ -69,7 +69,14 @@ def require_owner(request, **kwargs):
     request.validated["owner"] = owner
 
 
-require_owner.requires_token = True  # for the OpenAPI document
+def require_owner(request, **kwargs):
+    """Cornice validator: ``identify_owner``, and the caller is a user the
+    registry has seen (recorded when due, ``seen_users.py``)."""
+    identify_owner(request)
+    request.registry.lambda_registry_seen_users.seen(request, request.validated["owner"])
+
+
+identify_owner.requires_token = require_owner.requires_token = True  # for the OpenAPI document
 
 
 def includeme(config):

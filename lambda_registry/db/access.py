@@ -255,10 +255,11 @@ class Database:
             connection.dbapi_connection.autocommit = True
 
     # Writes.
-    def write(self, request, work):
+    def write(self, request, work, apart=False):
         """``work(writer)``'s result, with the write committed by the end of
-        the request (pyramid_tm) or before this returns (no pyramid_tm)."""
-        joined = request is not None and is_tm_active(request)
+        the request (pyramid_tm) or before this returns (no pyramid_tm, or
+        ``apart``: a write that must stand whatever becomes of the request)."""
+        joined = not apart and request is not None and is_tm_active(request)
         writer = request.environ.get(WRITER) if joined else None
         if writer is None:
             writer = Writer(self)
@@ -328,7 +329,8 @@ class HostSessionDatabase:
     def read(self, request):
         yield SessionExecutor(getattr(request, self.attribute), request)
 
-    def write(self, request, work):
+    def write(self, request, work, apart=False):
+        # The host's session has one transaction: ``apart`` cannot be apart here.
         executor = SessionExecutor(getattr(request, self.attribute), request)
         result = work(executor)
         # Core statements are invisible to zope.sqlalchemy: say we wrote.

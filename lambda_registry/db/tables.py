@@ -52,6 +52,15 @@ class RecordTables:
     owner_counts: Table
 
 
+def _foreign_key_name(kind):
+    """The naming convention's name, or a shorter one where it would pass
+    PostgreSQL's 63 characters (lambda_application_status_changes)."""
+    name = NAMING_CONVENTION["fk"] % {
+        "table_name": kind.history_table, "column_0_name": kind.history_key, "referred_table_name": kind.table,
+    }
+    return name if len(name) <= 63 else f"fk_{kind.history_table}_{kind.key}"
+
+
 def _record_tables(kind):
     owner = lambda **options: Column("owner", String(USER_ID_MAX), nullable=False, **options)  # noqa: E731
     records = Table(
@@ -80,7 +89,8 @@ def _record_tables(kind):
         kind.history_table,
         metadata,
         Column("id", Integer, primary_key=True),
-        Column(kind.history_key, ForeignKey(records.c.id, ondelete="CASCADE"), nullable=False),
+        Column(kind.history_key, ForeignKey(records.c.id, ondelete="CASCADE", name=_foreign_key_name(kind)),
+               nullable=False),
         Column("status", SmallInteger, nullable=False),
         Column("failure_message", Text, nullable=False),
         Column("at", DateTime, nullable=False),
@@ -108,3 +118,22 @@ TABLES = {kind.key: _record_tables(kind) for kind in KINDS}
 
 def tables_of(kind):
     return TABLES[kind.key]
+
+
+# Every user the registry has seen with a valid token: the id only, and when.
+USERS = Table(
+    "lambda_users",
+    metadata,
+    Column("user_id", String(USER_ID_MAX), primary_key=True),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+)
+
+# Counts that are not per status (how many users), kept like the others:
+# in the transaction that changes what they count.
+COUNTERS = Table(
+    "lambda_counters",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)

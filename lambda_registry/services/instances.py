@@ -11,15 +11,12 @@ from ..statuses import ACTIVE_CODES, DESTROYED, FAILED_CODES, RUNNING
 from ..validation import query_validator
 from .records import RecordApi, Texts
 
+# SPEC.md's words, in the order of Texts' fields.
 TEXTS = Texts(
-    created="Your request to create a new lambda instance has been accepted.",
-    updated="Lambda instances status update accepted.",
-    deleted="Your request to destroy the specified lambda instance has been accepted.",
-    listed="Lambda instances.",
-    details="Lambda instance details.",
-    counted="Lambda instances count.",
-    not_found="The specified lambda instance doesn't exist.",
-    already_created="The specified lambda instance has already been created.",
+    "Your request to create a new lambda instance has been accepted.", "Lambda instances status update accepted.",
+    "Your request to destroy the specified lambda instance has been accepted.", "Lambda instances.",
+    "Lambda instance details.", "Lambda instances count.", "The specified lambda instance doesn't exist.",
+    "The specified lambda instance has already been created.",
 )
 ALREADY_DESTROYED = "The specified lambda instance has been destroyed."
 COUNT_KEYS = ("count", "running", "created", "failed")

@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db.statements import Statement
-from ..db.tables import tables_of
+from ..db.tables import COUNTERS, tables_of
 
 UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 SUFFIXES = ("a", "b")  # a change touches one status, a move two
@@ -79,3 +79,21 @@ class Counters:
         if statuses is None:
             return int(db.first(self._owned, {"owner": owner})[0])
         return int(db.first(self._owned_by_status, {"owner": owner, "statuses": statuses})[0])
+
+
+class NamedCounters:
+    """Counts that are not per status (``lambda_counters``: how many users)."""
+
+    def __init__(self):
+        table = COUNTERS
+        self._bump = Statement({
+            name: _upsert(insert, table, ("name",), ("value",), 1) for name, insert in UPSERTS.items()
+        })
+        self._value = Statement(select(table.c.value).where(table.c.name == bindparam("counter")))
+
+    def add(self, db, name, delta):
+        db.execute(self._bump, {"k_name_a": name, "d_value_a": delta})
+
+    def value(self, db, name):
+        row = db.first(self._value, {"counter": name})
+        return 0 if row is None else int(row[0])

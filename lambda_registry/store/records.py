@@ -53,6 +53,14 @@ class RecordStore:
             {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("v_updated_at")}
         ))
         self._delete = Statement(delete(records).where(records.c.id == bindparam("record_id")))
+        self._add_to = {
+            field: Statement(
+                update(records).where(records.c.id == bindparam("record_id"))
+                .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("v_updated_at")})
+                .returning(records.c[field])
+            )
+            for field in kind.summed
+        }
         # A record and its history in one statement: one round trip, one snapshot.
         self._details = Statement(
             select(*answer, history.c.status, history.c.failure_message, history.c.at)
@@ -113,6 +121,13 @@ class RecordStore:
                                       "v_updated_at": now})
         self._history(db, locked.id, status, failure_message, now)
         return True
+
+    def add_to(self, db, owner, locked, field, delta, now):
+        """Add ``delta`` to a summed field of a locked record (and to its
+        status's total); the new value. No history: the status is unchanged."""
+        self.counters.change(db, owner, {locked.status: (0, {field: delta})})
+        row = db.first(self._add_to[field], {"record_id": locked.id, "delta": delta, "v_updated_at": now})
+        return row[0]
 
     def delete(self, db, owner, locked):
         """Remove a locked record and its history; its counts go with it."""

@@ -51,25 +51,36 @@ def page(title, body, status=200):
     )
 
 
+def registry_list(request, collection):
+    """The user's records as the registry's API gives them (a subrequest
+    carrying the user's session cookie): (HTTP status, records)."""
+    prefix = request.registry.settings["portal.registry_prefix"]
+    sub = Request.blank(f"{prefix}/api/{collection}/", headers={"Cookie": request.headers.get("Cookie", "")})
+    answer = request.invoke_subrequest(sub, use_tweens=True)
+    return answer.status_int, (answer.json["data"] if answer.status_int == 200 else [])
+
+
+def table(headings, rows):
+    head = "".join(f"<th>{html.escape(heading)}</th>" for heading in headings)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def home(request):
     user = request.authenticated_userid
     if user is None:
         return HTTPFound(request.route_url("login"))
-    # The page shows the user's instances as the registry's API gives them.
-    prefix = request.registry.settings["portal.registry_prefix"]
-    sub = Request.blank(prefix + "/api/lambda_instances/", headers={"Cookie": request.headers.get("Cookie", "")})
-    answer = request.invoke_subrequest(sub, use_tweens=True)
-    listed = answer.json if answer.status_int == 200 else {"data": []}
-    rows = "".join(
-        f"<tr><td>{html.escape(r['uuid'])}</td><td>{html.escape(r['name'])}</td>"
-        f"<td>{html.escape(r['status_name'])}</td></tr>"
-        for r in listed["data"]
-    )
+    # The page shows the user's instances and applications as the API gives them.
+    status, instances = registry_list(request, "lambda_instances")
+    _, applications = registry_list(request, "lambda_applications")
     return page(
         f"Lambda instances of {user}",
-        f"<p>context: {html.escape(request.context.name)}; the registry answered {answer.status_int}</p>"
-        f"<table><tr><th>uuid</th><th>name</th><th>status</th></tr>{rows}</table>"
-        f"<form method=post action='{request.route_url('logout')}'><button>Sign out</button></form>",
+        f"<p>context: {html.escape(request.context.name)}; the registry answered {status}</p>"
+        + table(["uuid", "name", "status"], [(r["uuid"], r["name"], r["status_name"]) for r in instances])
+        + "<h2>Lambda applications</h2>"
+        + table(["uuid", "name", "status", "times started"],
+                [(r["uuid"], r["name"], r["status_name"], r["times_started"]) for r in applications])
+        + f"<form method=post action='{request.route_url('logout')}'><button>Sign out</button></form>",
     )
 
 
