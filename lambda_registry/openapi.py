@@ -1,49 +1,154 @@
 """The OpenAPI 3.1 document of the API, generated from what serves it.
 
 Paths and methods come from our Cornice services and the routes Pyramid
-really matched (so a host's ``route_prefix`` shows); request bodies and
-query parameters from the colander schemas the validators use; each view
-says what it answers with ``@answers``. The envelopes are written here once
-and held to the real answers by the tests (and by Schemathesis).
+really matched (so a host's ``route_prefix`` shows), each endpoint once
+(every URL also answers with a trailing slash: a courtesy, said in the
+description, not a second path). Request bodies and query parameters come
+from the colander schemas the validators use, records from their
+declarations (``records.py``); each view says what it answers with an
+``Answer``. Every body and answer is a named component, status codes are
+enums whose names generators read (``x-enum-varnames``), and the schemas
+are flat (no ``allOf``): the real answers satisfy them, which the tests
+check with a Draft 2020-12 validator and with Schemathesis.
 """
+
+import dataclasses
 
 from pyramid.interfaces import IRoutesMapper
 
 from .records import KINDS
-from .schemas import json_schema
+from .schemas import component_ref, json_schema
 from .urls import path_of
 
 TOKEN = "Token"
-ERROR_DESCRIPTIONS = {
-    400: "A field or query parameter is wrong; each is named in `errors`.",
-    401: "No `Authorization: Token …` header, a malformed one, or a refused token.",
-    404: "No record of the caller's with this uuid (another user's answers the same).",
-    409: "Conflicts with the record's state (see the short description).",
-    413: "The body is larger than `lambda_registry.max_body_bytes`.",
-    415: "The body is not sent as `application/json`.",
-    500: "An unexpected fault; nothing internal is said.",
-    503: "The database or the ~okeanos identity service cannot be reached now; see `Retry-After`.",
+TAGS = {
+    "instances": "Lambda instances: Hadoop, Kafka, Flink and Flume clusters, as their service VMs report them.",
+    "applications": "Lambda applications: what users upload to their clusters, and how often it runs.",
+    "users": "The users the registry has seen.",
+    "operations": "For load balancers, operators and client generators.",
 }
+DESCRIPTION = """The central registry of ~okeanos Lambda instances and applications.
+
+Every answer except this document is the JSON envelope
+`{"status": {"short_description", "code"}, "data" | "errors"}`. Unknown body
+fields are refused (400); unknown query parameters are ignored. Every path
+also answers with a trailing slash (`/api/lambda_instances/`), directly.
+
+**Authentication**: `Authorization: Token <token>`, the user's ~okeanos token
+(the word `Token` in any case). A client generated with openapi-python-client
+authenticates with `AuthenticatedClient(base_url=..., token=<token>, prefix="Token")`.
+"""
 
 
+@dataclasses.dataclass(frozen=True)
 class Answer:
     """What a view answers on success, for the document."""
 
-    def __init__(
-        self, code, description, data, conflicts=False, location=False, pagination=False, raw=False, database=True
-    ):
-        self.code = code
-        self.description = description
-        self.data = data
-        self.conflicts = conflicts
-        self.location = location
-        self.pagination = pagination
-        self.raw = raw
-        self.database = database  # False: never a 503 for the database
+    operation: str  # its operationId
+    code: int
+    description: str
+    # The component of the answer: an envelope made here from ``data``, or
+    # (``raw``) any document.
+    name: str
+    data: dict | None = None
+    pagination: bool = False
+    conflicts: bool = False  # may answer 409
+    location: bool = False  # a Location header
+    raw: bool = False  # the document itself, not an envelope
+    database: bool = True  # False: never a 503 for the database
+    # OpenAPI links: {link name: (operationId, runtime expression of the uuid)}.
+    links: dict = dataclasses.field(default_factory=dict)
 
 
-def _ref(name):
-    return {"$ref": f"#/components/schemas/{name}"}
+# What each operation does, for the people and generators reading the document.
+SUMMARIES = {
+    "create_instance": "Register a Lambda instance (a cluster a service VM is building)",
+    "list_instances": "List your Lambda instances, oldest first",
+    "get_instance": "A Lambda instance of yours, with its status history",
+    "update_instance": "Post a Lambda instance's new status (the seed's URL)",
+    "update_instance_status": "Post a Lambda instance's new status",
+    "delete_instance": "Mark a Lambda instance destroyed (it stays, with its history)",
+    "count_instances": "How many Lambda instances are active, running, created, failed (public)",
+    "create_application": "Register a Lambda application (a file a user uploaded)",
+    "list_applications": "List your Lambda applications, oldest first",
+    "get_application": "A Lambda application of yours, with its status history",
+    "update_application": "Post a Lambda application's new status (the record's URL)",
+    "update_application_status": "Post a Lambda application's new status",
+    "delete_application": "Delete a Lambda application and its history",
+    "increment_application_started": "A Lambda application was started: one more (no body)",
+    "decrement_application_started": "A Lambda application was stopped: one less, never below 0 (no body)",
+    "count_applications": "How many Lambda applications are uploaded, running, failed (public)",
+    "authenticate": "Who the token's user is; remembers the user",
+    "count_users": "How many users the registry has seen (public)",
+    "lbheartbeat": "Is the process answering (touches nothing)",
+    "heartbeat": "Is the database answering too",
+    "get_openapi": "This document",
+}
+
+ERRORS = {
+    400: ("InvalidRequest", "A field or query parameter is wrong; each is named in `errors`."),
+    401: ("Unauthorized", "No `Authorization: Token …` header, a malformed one, or a refused token."),
+    404: ("NotFound", "No record of the caller's with this uuid (another user's answers the same)."),
+    409: ("Conflict", "Conflicts with the record's state (see the short description)."),
+    413: ("BodyTooLarge", "The body is larger than `lambda_registry.max_body_bytes`."),
+    415: ("NotJson", "The body is not sent as `application/json`."),
+    500: ("InternalError", "An unexpected fault; nothing internal is said."),
+    503: ("Unavailable", "The database or the ~okeanos identity service cannot be reached now; see `Retry-After`."),
+}
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string", "const": TOKEN}, "required": True}},
+    503: {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": True}},
+}
+
+# Request bodies and answers as SPEC.md shows them (held to real answers by a test).
+REQUEST_EXAMPLES = {
+    "create_instance": {"uuid": "24b8a635-8d71-4016-b8f5-c4a14348ed8f", "name": "My first Lambda instance",
+                        "instance_info": "", "status": "20", "failure_message": "OK"},
+    "update_instance": {"status": "20", "failure_message": "OK"},
+    "update_instance_status": {"status": "21", "failure_message": "SSH connection timed out."},
+    "create_application": {"uuid": "c0ffee00-1111-4222-8333-444455556666", "name": "wordcount.jar",
+                           "description": "Counts words.", "status": "1", "failure_message": ""},
+}
+ANSWER_EXAMPLES = {
+    ("create_instance", 202): {
+        "status": {"short_description": "Your request to create a new lambda instance has been accepted.", "code": 202},
+        "data": [{"id": "24b8a635-8d71-4016-b8f5-c4a14348ed8f"}],
+    },
+    ("count_instances", 200): {
+        "status": {"short_description": "Lambda instances count.", "code": 200},
+        "data": {"count": "2", "running": "1", "created": "7", "failed": "3"},
+    },
+}
+ERROR_EXAMPLE = {
+    "status": {"short_description": "Invalid request.", "code": 400},
+    "errors": [{"location": "body", "name": "status", "description": '"42" is not a known status code'}],
+}
+
+
+def _object(properties, required=None):
+    return {"type": "object", "required": list(properties if required is None else required),
+            "properties": properties, "additionalProperties": False}
+
+
+def envelope(data, pagination=False):
+    properties = {"status": component_ref("Status"), "data": data}
+    if pagination:
+        properties["pagination"] = component_ref("Pagination")
+    return _object(properties, ["status", "data"])
+
+
+def _status_components(statuses):
+    codes = statuses.sorted_codes()
+    names = [statuses.names[code] for code in codes]
+    label = statuses.label
+    return {
+        label + "Status": {"type": "string", "enum": [str(code) for code in codes], "x-enum-varnames": names,
+                           "description": f"A {label.lower()} status code: " + ", ".join(
+                               f'"{code}" {name}' for code, name in zip(codes, names))},
+        label + "StatusNumber": {"type": "integer", "enum": codes, "x-enum-varnames": names,
+                                 "description": f"A {label.lower()} status code as a number (accepted in bodies)."},
+        label + "StatusName": {"type": "string", "enum": names},
+    }
 
 
 def _kind_components(kind):
@@ -53,172 +158,85 @@ def _kind_components(kind):
     # record and a history object would refuse every answer: each branch's
     # additionalProperties: false rejects the other branch's properties.)
     with_history = dict(record, required=record["required"] + ["history"])
-    with_history["properties"] = dict(record["properties"], history={"type": "array", "items": _ref(name + "HistoryEntry")})
-    return {name + "Record": record, name + "RecordWithHistory": with_history, name + "HistoryEntry": kind.history_schema()}
+    with_history["properties"] = dict(record["properties"], history={"type": "array", "items": component_ref(name + "HistoryEntry")})
+    return {name: record, name + "WithHistory": with_history, name + "HistoryEntry": kind.history_schema(),
+            **_status_components(kind.statuses)}
+
+
+def _counts(keys, what):
+    return _object({key: {"type": "string", "pattern": "^[0-9]+$", "description": text} for key, text in zip(keys, what)})
 
 
 COMPONENTS = {
-    "ErrorEntry": {
-        "type": "object",
-        "required": ["location", "name", "description"],
-        "properties": {
-            "location": {"type": "string", "enum": ["body", "querystring", "url", "header", "path", "method", "cookies"]},
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-        },
-        "additionalProperties": False,
-    },
+    "Status": _object({"short_description": {"type": "string"}, "code": {"type": "integer", "minimum": 100, "maximum": 599}}),
+    "ErrorEntry": _object({
+        "location": {"type": "string", "enum": ["body", "querystring", "url", "header", "path", "method"]},
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+    }),
+    "ErrorAnswer": _object({"status": component_ref("Status"),
+                            "errors": {"type": "array", "minItems": 1, "items": component_ref("ErrorEntry")}}),
+    "Pagination": _object({
+        "count": {"type": "integer", "minimum": 0},
+        "limit": {"type": "integer", "minimum": 0},
+        "offset": {"type": "integer", "minimum": 0},
+        "next": {"type": ["string", "null"]},
+        "previous": {"type": ["string", "null"]},
+    }),
+    "Accepted": _object({"id": {"type": "string"}}),
+    "AcceptedStarted": _object({"id": {"type": "string"}, "times_started": {"type": "integer", "minimum": 0}}),
+    "UserId": _object({"id": {"type": "string"}}),
+    "InstanceCounts": _counts(["count", "running", "created", "failed"], [
+        "active instances (neither failed nor destroyed), or those of ?status=", "started", "ever created", "failed"]),
+    "ApplicationCounts": _counts(["count", "running", "failed"], [
+        "uploaded applications", "how many times they were started, in all", "failed"]),
+    "UserCount": _counts(["count"], ["users seen with a valid token"]),
+    "Health": {"type": "object", "properties": {"database": {"const": "ok"}}, "additionalProperties": False},
     **{name: schema for kind in KINDS for name, schema in _kind_components(kind).items()},
-    "Pagination": {
-        "type": "object",
-        "required": ["count", "limit", "offset", "next", "previous"],
-        "properties": {
-            "count": {"type": "integer", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 0},
-            "offset": {"type": "integer", "minimum": 0},
-            "next": {"type": ["string", "null"]},
-            "previous": {"type": ["string", "null"]},
-        },
-        "additionalProperties": False,
-    },
-    "Accepted": {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": 1,
-        "items": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}, "additionalProperties": False},
-    },
-    "AcceptedStarted": {
-        "type": "array",
-        "minItems": 1,
-        "maxItems": 1,
-        "items": {
-            "type": "object",
-            "required": ["id", "times_started"],
-            "properties": {"id": {"type": "string"}, "times_started": {"type": "integer", "minimum": 0}},
-            "additionalProperties": False,
-        },
-    },
-    "ApplicationCounts": {
-        "type": "object",
-        "required": ["count", "running", "failed"],
-        "properties": {key: {"type": "string", "pattern": "^[0-9]+$"} for key in ["count", "running", "failed"]},
-        "additionalProperties": False,
-    },
-    "UserCount": {
-        "type": "object",
-        "required": ["count"],
-        "properties": {"count": {"type": "string", "pattern": "^[0-9]+$"}},
-        "additionalProperties": False,
-    },
-    "InstanceCounts": {
-        "type": "object",
-        "required": ["count", "running", "created", "failed"],
-        "properties": {key: {"type": "string", "pattern": "^[0-9]+$"} for key in ["count", "running", "created", "failed"]},
-        "additionalProperties": False,
-    },
-}
-
-EXAMPLES = {
-    ("lambda_registry.instances", "POST"): {
-        "uuid": "24b8a635-8d71-4016-b8f5-c4a14348ed8f",
-        "name": "My first Lambda instance",
-        "instance_info": "",
-        "status": "20",
-        "failure_message": "OK",
-    },
-    ("lambda_registry.instance", "POST"): {"status": "20", "failure_message": "OK"},
-    ("lambda_registry.instance_status", "POST"): {"status": "21", "failure_message": "SSH connection timed out."},
 }
 
 
-# Answers as SPEC.md shows them.
-ANSWER_EXAMPLES = {
-    ("lambda_registry.instances", "POST", 202): {
-        "status": {"short_description": "Your request to create a new lambda instance has been accepted.", "code": 202},
-        "data": [{"id": "24b8a635-8d71-4016-b8f5-c4a14348ed8f"}],
-    },
-    ("lambda_registry.instances", "POST", 400): {
-        "status": {"short_description": "Invalid request.", "code": 400},
-        "errors": [{"location": "body", "name": "status", "description": '"42" is not a known status code'}],
-    },
-    ("lambda_registry.instance_count", "GET", 200): {
-        "status": {"short_description": "Lambda instances count.", "code": 200},
-        "data": {"count": "2", "running": "1", "created": "7", "failed": "3"},
-    },
-}
-
-
-def _with_example(response, service, method, code):
-    example = ANSWER_EXAMPLES.get((service.name, method, code))
-    if example is not None:
-        response["content"]["application/json"]["example"] = example
-    return response
-
-
-def _status(code):
-    return {
-        "type": "object",
-        "required": ["short_description", "code"],
-        "properties": {"short_description": {"type": "string"}, "code": {"const": code}},
-        "additionalProperties": False,
-    }
-
-
-def _error_response(code):
-    schema = {
-        "type": "object",
-        "required": ["status", "errors"],
-        "properties": {"status": _status(code), "errors": {"type": "array", "minItems": 1, "items": _ref("ErrorEntry")}},
-        "additionalProperties": False,
-    }
-    response = {"description": ERROR_DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
-    if code == 401:
-        response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string", "const": TOKEN}, "required": True}}
-    if code == 503:
-        response["headers"] = {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": True}}
-    return response
-
-
-def _success_response(answer):
+def _response(answer):
     if answer.raw:
-        return {"description": answer.description, "content": {"application/json": {"schema": answer.data}}}
-    properties = {"status": _status(answer.code), "data": answer.data}
-    if answer.pagination:
-        properties["pagination"] = _ref("Pagination")
-    schema = {
-        "type": "object",
-        "required": ["status", "data"],
-        "properties": properties,
-        "additionalProperties": False,
-    }
-    response = {
-        "description": answer.description,
-        "content": {"application/json": {"schema": schema}},
-    }
+        content = {"schema": {"type": "object", "required": ["openapi", "paths"]}}
+    else:
+        content = {"schema": component_ref(answer.name)}
+    example = ANSWER_EXAMPLES.get((answer.operation, answer.code))
+    if example is not None:
+        content["example"] = example
+    response = {"description": answer.description, "content": {"application/json": content}}
     if answer.location:
-        response["headers"] = {"Location": {"schema": {"type": "string"}, "required": True}}
+        response["headers"] = {"Location": {"schema": {"type": "string"}, "required": True,
+                                            "description": "the record's URL"}}
+    if answer.links:
+        response["links"] = {
+            name: {"operationId": operation, "parameters": {"uuid": expression}}
+            for name, (operation, expression) in answer.links.items()
+        }
     return response
 
 
-def _operation(service, method, args, path_variant):
+def _operation(service, method, args):
     answer = service.answers[method]
     validators = args.get("validators", ())
     requires_token = any(getattr(v, "requires_token", False) for v in validators)
     body_schema = next((v.body_schema for v in validators if hasattr(v, "body_schema")), None)
     query_schema = next((v.query_schema for v in validators if hasattr(v, "query_schema")), None)
+    takes_no_body = any(getattr(v, "takes_no_body", False) for v in validators)
 
     operation = {
-        "operationId": f"{method.lower()}_{service.name.split('.', 1)[1]}{path_variant}",
-        "summary": answer.description,
+        "operationId": answer.operation,
+        "summary": SUMMARIES[answer.operation],
+        "description": f"Answers {answer.code} `{answer.description}`"
+        + (" Needs a token." if requires_token else " Needs no token, and ignores any."),
+        "tags": [service.tag],
         "security": [{TOKEN: []}] if requires_token else [],
-        "responses": {str(answer.code): _with_example(_success_response(answer), service, method, answer.code)},
+        "responses": {str(answer.code): _response(answer)},
     }
     parameters = []
     if "{uuid}" in service.path:
-        parameters.append(
-            {"name": "uuid", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[^/]+$"},
-             "description": "the record's uuid, any case, with or without hyphens"}
-        )
+        parameters.append({"name": "uuid", "in": "path", "required": True, "schema": {"type": "string"},
+                           "description": "the record's uuid, any case, with or without hyphens"})
     if query_schema is not None:
         for name, schema in json_schema(query_schema)["properties"].items():
             parameters.append({"name": name, "in": "query", "required": False, "schema": schema})
@@ -226,13 +244,12 @@ def _operation(service, method, args, path_variant):
         operation["parameters"] = parameters
     errors = [500]
     if body_schema is not None:
-        example = EXAMPLES.get((service.name, method))
-        content = {"schema": json_schema(body_schema)}
-        if example is not None:
-            content["example"] = example
+        content = {"schema": component_ref(body_schema.component_name)}
+        if answer.operation in REQUEST_EXAMPLES:
+            content["example"] = REQUEST_EXAMPLES[answer.operation]
         operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         errors += [400, 413, 415]
-    elif query_schema is not None:
+    elif query_schema is not None or takes_no_body:
         errors.append(400)
     if requires_token:
         errors.append(401)
@@ -243,42 +260,55 @@ def _operation(service, method, args, path_variant):
     if answer.database or requires_token:
         errors.append(503)
     for code in sorted(errors):
-        operation["responses"][str(code)] = _with_example(_error_response(code), service, method, code)
-    return operation
+        operation["responses"][str(code)] = {"$ref": f"#/components/responses/{ERRORS[code][0]}"}
+    return operation, body_schema
+
+
+def _error_responses():
+    responses = {}
+    for code, (name, description) in ERRORS.items():
+        content = {"schema": component_ref("ErrorAnswer")}
+        if code == 400:
+            content["example"] = ERROR_EXAMPLE
+        responses[name] = {"description": description, "content": {"application/json": content}}
+        if code in ERROR_HEADERS:
+            responses[name]["headers"] = ERROR_HEADERS[code]
+    return responses
 
 
 def build_document(registry):
     mapper = registry.getUtility(IRoutesMapper)
-    paths = {}
+    paths, schemas = {}, dict(COMPONENTS)
     for service in registry.lambda_registry_services:
         route = mapper.get_route(service.name)
         # Pyramid keeps a prefixed pattern without its leading slash.
-        base = "/" + path_of(route.pattern).lstrip("/")
-        for variant, path in (("", base), ("_slash", base + "/")):
-            item = paths.setdefault(path, {})
-            for method, view, args in service.definitions:
-                if method == "HEAD":  # answered wherever GET is, as HTTP says
-                    continue
-                item[method.lower()] = _operation(service, method, args, variant)
+        item = paths.setdefault("/" + path_of(route.pattern).lstrip("/"), {})
+        for method, _, args in service.definitions:
+            if method in ("HEAD", "OPTIONS"):  # HEAD wherever GET is, as HTTP says; OPTIONS: CORS preflight
+                continue
+            operation, body_schema = _operation(service, method, args)
+            item[method.lower()] = operation
+            answer = service.answers[method]
+            if not answer.raw:
+                schemas[answer.name] = envelope(answer.data, answer.pagination)
+            if body_schema is not None:
+                schemas[body_schema.component_name] = json_schema(body_schema)
     return {
         "openapi": "3.1.0",
-        "info": {
-            "title": "lambda_registry",
-            "version": "1",
-            "description": "The central registry of ~okeanos Lambda instances. Every answer except "
-            "this document is the JSON envelope `{status: {short_description, code}, data | errors}`; "
-            "unknown body fields are refused (400).",
-        },
+        "info": {"title": "lambda_registry", "version": "1", "description": DESCRIPTION},
         "servers": [{"url": "/"}],
+        "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
         "components": {
-            "schemas": COMPONENTS,
+            "schemas": schemas,
+            "responses": _error_responses(),
             "securitySchemes": {
                 TOKEN: {
                     "type": "apiKey",
                     "in": "header",
                     "name": "Authorization",
-                    "description": "`Token <token>`: the user's ~okeanos token (the word Token in any case).",
+                    "description": "`Token <token>`: the user's ~okeanos token (the word Token in any case). "
+                    'With openapi-python-client: `AuthenticatedClient(base_url=..., token=<token>, prefix="Token")`.',
                 }
             },
         },

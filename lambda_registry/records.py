@@ -17,7 +17,7 @@ from typing import Any, Callable
 import colander
 from sqlalchemy import BigInteger, SmallInteger, String, Text as TextColumn
 
-from .schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, required
+from .schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, component_ref, required
 from .statuses import APPLICATION_STATUSES, INSTANCE_STATUSES
 
 
@@ -75,11 +75,8 @@ class StatusField(Field):
         return (("status", str(code)), ("status_name", self.statuses.names[code]))
 
     def answer_schemas(self):
-        codes = self.statuses.sorted_codes()
-        return {
-            "status": {"type": "string", "enum": [str(code) for code in codes]},
-            "status_name": {"type": "string", "enum": [self.statuses.names[code] for code in codes]},
-        }
+        label = self.statuses.label
+        return {"status": component_ref(label + "Status"), "status_name": component_ref(label + "StatusName")}
 
 
 # Every kind's name: 1 to 100 characters once trimmed.

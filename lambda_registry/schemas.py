@@ -128,13 +128,9 @@ class StatusCode(StrictType):
         self.statuses = statuses
 
     def json_schema(self, node):
-        codes = self.statuses.sorted_codes()
-        example = str(codes[-1])
+        example = str(self.statuses.sorted_codes()[-1])
         return {
-            "anyOf": [
-                {"type": "string", "enum": [str(code) for code in codes]},
-                {"type": "integer", "enum": codes},
-            ],
+            "anyOf": [component_ref(self.statuses.label + "Status"), component_ref(self.statuses.label + "StatusNumber")],
             "description": f'a status code, "{example}" (or {example})',
         }
 
@@ -191,13 +187,21 @@ class JsonObject(Bounded):
         return encoded
 
 
+def component_ref(name):
+    """A reference to a schema of the OpenAPI document's components."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
 def required(schema_type, name=None):
     return colander.SchemaNode(schema_type, name=name, missing_msg="is required")
 
 
-def body_schema(nodes):
-    """A mapping schema of these nodes (each named)."""
+def body_schema(nodes, component_name=None):
+    """A mapping schema of these nodes (each named); ``component_name``
+    names it in the OpenAPI document's components. (Not the node's own name,
+    which colander would put in front of every error's field name.)"""
     schema = colander.MappingSchema()
+    schema.component_name = component_name
     for node in nodes:
         schema.add(node)
     return schema

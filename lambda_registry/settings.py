@@ -55,6 +55,19 @@ def _optional_text(name, value):
     return value or None
 
 
+def _origins(name, value):
+    """Space-separated origins (scheme://host[:port]), or ``*``."""
+    value = str(value or "").strip()
+    if value == "*":
+        return "*"
+    origins = frozenset(origin.rstrip("/") for origin in value.split())
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host:
+            raise ConfigurationError(f"{name}: {origin!r} is not an origin (scheme://host[:port]), nor *")
+    return origins
+
+
 def _http_url(name, value):
     value = str(value).strip().rstrip("/")
     if not value.startswith(("https://", "http://")):
@@ -81,6 +94,8 @@ SETTINGS = {
     # A host's own session (the name of a request attribute), to share its
     # connection and transaction instead of opening ours.
     "dbsession": (None, _optional_text),
+    # Origins allowed to call the token endpoints from a browser (or "*").
+    "cors_origins": ("", _origins),
 }
 
 
@@ -100,6 +115,7 @@ class RegistrySettings:
     retry_attempts: int
     count_cache_seconds: float
     dbsession: str | None
+    cors_origins: object  # frozenset of origins, or "*"
 
 
 def database_url(settings, environ=os.environ, required=True):

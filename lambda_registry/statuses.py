@@ -6,9 +6,11 @@ them, and are stored as small integers.
 
 
 class Statuses:
-    """The codes of one kind of record, each with its name."""
+    """The codes of one kind of record, each with its name; ``label`` names
+    their OpenAPI components (``InstanceStatus``, ...)."""
 
-    def __init__(self, names):
+    def __init__(self, label, names):
+        self.label = label
         self.names = dict(names)
         self.codes = frozenset(self.names)
         # The string form of every code, for parsing input without int()
@@ -19,7 +21,7 @@ class Statuses:
         return sorted(self.codes)
 
 
-INSTANCE_STATUSES = Statuses({
+INSTANCE_STATUSES = Statuses("Instance", {
     0: "STARTED",
     1: "STOPPED",
     2: "PENDING",
@@ -50,7 +52,7 @@ DESTROYED = 6
 FAILED_CODES = frozenset([9] + list(range(11, 24, 2)))
 ACTIVE_CODES = INSTANCE_STATUSES.codes - FAILED_CODES - {DESTROYED}
 
-APPLICATION_STATUSES = Statuses({
+APPLICATION_STATUSES = Statuses("Application", {
     0: "UPLOADED",
     1: "UPLOADING",
     2: "FAILED",

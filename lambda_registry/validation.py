@@ -45,6 +45,9 @@ def no_body_expected(request, **kwargs):
         raise error(400, None, [error_entry("body", "", "this request takes no body")])
 
 
+no_body_expected.takes_no_body = True  # for the OpenAPI document
+
+
 def read_body(request):
     """The raw body, refusing more than ``max_body_bytes`` before reading it all."""
     limit = get_settings(request.registry).max_body_bytes

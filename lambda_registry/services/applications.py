@@ -5,11 +5,12 @@ body-less counters of how many times it was started, and its public count."""
 from ..auth import require_owner
 from ..envelope import error, error_entry, success
 from ..openapi import Answer
+from ..schemas import component_ref
 from ..records import APPLICATIONS, utcnow
 from ..statuses import APPLICATION_FAILED, UPLOADED
 from ..validation import no_body_expected
 from . import RegistryService
-from .records import RecordApi, Texts
+from .records import ACCEPTED, RecordApi, Texts
 
 # SPEC.md's words, in the order of Texts' fields.
 TEXTS = Texts(
@@ -33,33 +34,39 @@ def public_counts(counters):
     }
 
 
+STARTED = {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("AcceptedStarted")}
+
+
 class ApplicationApi(RecordApi):
+    more_links_from_create = {"IncrementApplicationStarted": ("increment_application_started", "$request.body#/uuid")}
+
     def __init__(self, registry):
         super().__init__(APPLICATIONS, TEXTS, "/api/lambda_applications", registry)
         self.count.add_view(
             "GET", self.count_applications,
-            answer=Answer(200, TEXTS.counted, {"$ref": "#/components/schemas/ApplicationCounts"}),
+            answer=Answer("count_applications", 200, TEXTS.counted, "ApplicationCountAnswer",
+                          component_ref("ApplicationCounts")),
         )
         self.item.add_view(
             "DELETE", self.delete, validators=(require_owner, self.uuid),
-            answer=Answer(202, TEXTS.deleted, {"$ref": "#/components/schemas/Accepted"}),
+            answer=Answer("delete_application", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED),
         )
-        started = {"validators": (no_body_expected, require_owner, self.uuid),
-                   "answer_schema": {"$ref": "#/components/schemas/AcceptedStarted"}}
-        self.increment = self._started_service("increment", +1, INCREMENTED, **started)
-        self.decrement = self._started_service("decrement", -1, DECREMENTED, **started)
+        self.increment = self._started_service("increment", +1, INCREMENTED, links={
+            "DecrementApplicationStarted": ("decrement_application_started", "$request.path.uuid")})
+        self.decrement = self._started_service("decrement", -1, DECREMENTED)
 
     def services(self):
         return super().services() + [self.increment, self.decrement]
 
-    def _started_service(self, verb, delta, description, validators, answer_schema):
-        service = RegistryService(f"application_{verb}", f"/api/lambda_applications/{{uuid}}/{verb}_started")
+    def _started_service(self, verb, delta, description, links=None):
+        service = RegistryService(f"application_{verb}", f"/api/lambda_applications/{{uuid}}/{verb}_started", "applications")
 
         def change_started(request):
             return self.change_times_started(request, delta, description)
 
-        service.add_view("POST", change_started, validators=validators,
-                         answer=Answer(202, description, answer_schema, conflicts=delta < 0))
+        service.add_view("POST", change_started, validators=(no_body_expected, require_owner, self.uuid),
+                         answer=Answer(f"{verb}_application_started", 202, description, "StartedAnswer", STARTED,
+                                       conflicts=delta < 0, links=links or {}))
         return service
 
     def delete(self, request):

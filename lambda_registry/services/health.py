@@ -6,6 +6,7 @@ from ..db import get_database
 from ..db.statements import Statement
 from ..envelope import success
 from ..openapi import Answer
+from ..schemas import component_ref
 from . import RegistryService
 
 SELECT_ONE = Statement(select(literal(1)))
@@ -13,8 +14,8 @@ SELECT_ONE = Statement(select(literal(1)))
 
 def services(registry):
     database = get_database(registry)
-    lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__")
-    heartbeat = RegistryService("heartbeat", "/__heartbeat__")
+    lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__", "operations")
+    heartbeat = RegistryService("heartbeat", "/__heartbeat__", "operations")
 
     def get_lbheartbeat(request):
         # Touches nothing: the process answers, that is all it says.
@@ -26,8 +27,9 @@ def services(registry):
             db.rows(SELECT_ONE)
         return success(200, "OK.", {"database": "ok"})
 
-    lbheartbeat.add_view("GET", get_lbheartbeat,
-                         answer=Answer(200, "OK.", {"type": "object", "maxProperties": 0}, database=False))
+    lbheartbeat.add_view("GET", get_lbheartbeat, answer=Answer(
+        "lbheartbeat", 200, "OK: the process answers (touches nothing).", "LbHeartbeatAnswer",
+        {"type": "object", "maxProperties": 0}, database=False))
     heartbeat.add_view("GET", get_heartbeat, answer=Answer(
-        200, "OK.", {"type": "object", "required": ["database"], "properties": {"database": {"const": "ok"}}}))
+        "heartbeat", 200, "OK: the database answers too.", "HeartbeatAnswer", component_ref("Health")))
     return [lbheartbeat, heartbeat]

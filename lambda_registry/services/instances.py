@@ -6,10 +6,10 @@ from ..auth import require_owner
 from ..envelope import error, error_entry, success
 from ..openapi import Answer
 from ..records import INSTANCES, utcnow
-from ..schemas import status_query
+from ..schemas import component_ref, status_query
 from ..statuses import ACTIVE_CODES, DESTROYED, FAILED_CODES, RUNNING
 from ..validation import query_validator
-from .records import RecordApi, Texts
+from .records import ACCEPTED, RecordApi, Texts
 
 # SPEC.md's words, in the order of Texts' fields.
 TEXTS = Texts(
@@ -35,15 +35,17 @@ def public_counts(counters, statuses=None):
 
 
 class InstanceApi(RecordApi):
+    update_conflicts = True  # a destroyed instance cannot change status
+
     def __init__(self, registry):
         super().__init__(INSTANCES, TEXTS, "/api/lambda_instances", registry)
         self.count.add_view(
             "GET", self.count_instances, validators=(query_validator(status_query(INSTANCES.statuses)),),
-            answer=Answer(200, TEXTS.counted, {"$ref": "#/components/schemas/InstanceCounts"}),
+            answer=Answer("count_instances", 200, TEXTS.counted, "InstanceCountAnswer", component_ref("InstanceCounts")),
         )
         self.item.add_view(
             "DELETE", self.destroy, validators=(require_owner, self.uuid),
-            answer=Answer(202, TEXTS.deleted, {"$ref": "#/components/schemas/Accepted"}),
+            answer=Answer("delete_instance", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED),
         )
 
     def refuse_update(self, locked, request):

@@ -13,7 +13,7 @@ from ..db import get_database
 from ..envelope import error, error_entry, success
 from ..openapi import Answer
 from ..records import utcnow
-from ..schemas import body_schema, list_query
+from ..schemas import body_schema, component_ref, list_query
 from ..settings import get_settings
 from ..store.records import RecordStore
 from ..validation import body_validator, json_body_expected, query_validator, uuid_in_path
@@ -34,8 +34,17 @@ class Texts:
     already_created: str
 
 
+# What every write answers in ``data``: the uuid written.
+ACCEPTED = {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("Accepted")}
+
+
 class RecordApi:
     """The shared endpoints of ``kind``, under ``path`` (``/api/lambda_instances``)."""
+
+    # May a status update answer 409 (a kind's own rule, ``refuse_update``)?
+    update_conflicts = False
+    # OpenAPI links from a create to a kind's own operations on the same uuid.
+    more_links_from_create = {}
 
     def __init__(self, kind, texts, path, registry):
         self.kind = kind
@@ -45,45 +54,48 @@ class RecordApi:
         self.counts_cache = registry.lambda_registry_counts
         self.max_page_size = get_settings(registry).max_page_size
         plural = kind.table.replace("lambda_", "")
-        self.collection = RegistryService(plural, path)
-        self.count = RegistryService(f"{kind.key}_count", path + "/count")
-        self.item = RegistryService(kind.key, path + "/{uuid}")
-        self.item_status = RegistryService(f"{kind.key}_status", path + "/{uuid}/status")
+        label, key = kind.statuses.label, kind.key
+        tag = plural
+        self.collection = RegistryService(plural, path, tag)
+        self.count = RegistryService(f"{key}_count", path + "/count", tag)
+        self.item = RegistryService(key, path + "/{uuid}", tag)
+        self.item_status = RegistryService(f"{key}_status", path + "/{uuid}/status", tag)
         self.uuid = uuid_in_path(self.not_found)
 
         self.collection.add_view(
             "GET", self.list_records,
             validators=(require_owner, query_validator(list_query(kind.statuses, self.max_page_size))),
-            answer=Answer(200, texts.listed, self.schema_ref("Record", array=True), pagination=True),
+            answer=Answer(f"list_{plural}", 200, texts.listed, f"{label}ListAnswer",
+                          {"type": "array", "items": component_ref(label)}, pagination=True),
         )
+        created_links = {
+            f"Get{label}": (f"get_{key}", "$request.body#/uuid"),
+            f"Update{label}": (f"update_{key}", "$request.body#/uuid"),
+            f"Update{label}Status": (f"update_{key}_status", "$request.body#/uuid"),
+            f"Delete{label}": (f"delete_{key}", "$request.body#/uuid"),
+            **self.more_links_from_create,
+        }
         self.collection.add_view(
             "POST", self.create,
-            validators=(json_body_expected, require_owner, body_validator(body_schema(kind.create_nodes()))),
-            answer=Answer(202, texts.created, {"$ref": "#/components/schemas/Accepted"}, conflicts=True, location=True),
+            validators=(json_body_expected, require_owner, body_validator(body_schema(kind.create_nodes(), f"{label}Create"))),
+            answer=Answer(f"create_{key}", 202, texts.created, "AcceptedAnswer", ACCEPTED, conflicts=True,
+                          location=True, links=created_links),
         )
         self.item.add_view(
             "GET", self.details, validators=(require_owner, self.uuid),
-            answer=Answer(200, texts.details, self.schema_ref("RecordWithHistory", array=True, exactly_one=True)),
+            answer=Answer(f"get_{key}", 200, texts.details, f"{label}DetailsAnswer",
+                          {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref(label + "WithHistory")}),
         )
-        update = {
-            "validators": (json_body_expected, require_owner, self.uuid, body_validator(body_schema(kind.status_update_nodes()))),
-            "answer": Answer(202, texts.updated, {"$ref": "#/components/schemas/Accepted"}, conflicts=True),
-        }
-        self.item.add_view("POST", self.update_status, **update)
-        self.item_status.add_view("POST", self.update_status, **update)
+        updates = body_validator(body_schema(kind.status_update_nodes(), f"{label}StatusUpdate"))
+        for service, operation in ((self.item, f"update_{key}"), (self.item_status, f"update_{key}_status")):
+            service.add_view(
+                "POST", self.update_status, validators=(json_body_expected, require_owner, self.uuid, updates),
+                answer=Answer(operation, 202, texts.updated, "AcceptedAnswer", ACCEPTED, conflicts=self.update_conflicts),
+            )
 
     def services(self):
         """In the order their routes must be tried: ".../count" before ".../{uuid}"."""
         return [self.collection, self.count, self.item, self.item_status]
-
-    def schema_ref(self, name, array=False, exactly_one=False):
-        ref = {"$ref": f"#/components/schemas/{self.kind.key.capitalize()}{name}"}
-        if not array:
-            return ref
-        schema = {"type": "array", "items": ref}
-        if exactly_one:
-            schema.update(minItems=1, maxItems=1)
-        return schema
 
     # -- answers -----------------------------------------------------------------
     def not_found(self, uuid_text):

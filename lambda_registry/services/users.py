@@ -3,6 +3,7 @@
 from ..auth import identify_owner
 from ..envelope import success
 from ..openapi import Answer
+from ..schemas import component_ref
 from . import RegistryService
 
 AUTHENTICATED = "Authenticated."
@@ -11,8 +12,8 @@ COUNTED = "Lambda users count."
 
 def services(registry):
     seen_users = registry.lambda_registry_seen_users
-    authenticate = RegistryService("authenticate", "/api/authenticate")
-    users_count = RegistryService("user_count", "/api/users/count")
+    authenticate = RegistryService("authenticate", "/api/authenticate", "users")
+    users_count = RegistryService("user_count", "/api/users/count", "users")
 
     def whoami(request):
         # Every time: a service VM calls this when its user logs in.
@@ -23,7 +24,9 @@ def services(registry):
     def count_users(request):
         return success(200, COUNTED, {"count": str(seen_users.count(request))})
 
-    authenticate.add_view("GET", whoami, validators=(identify_owner,),
-                          answer=Answer(200, AUTHENTICATED, {"$ref": "#/components/schemas/Accepted"}))
-    users_count.add_view("GET", count_users, answer=Answer(200, COUNTED, {"$ref": "#/components/schemas/UserCount"}))
+    authenticate.add_view("GET", whoami, validators=(identify_owner,), answer=Answer(
+        "authenticate", 200, AUTHENTICATED, "AuthenticatedAnswer",
+        {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("UserId")}))
+    users_count.add_view("GET", count_users, answer=Answer(
+        "count_users", 200, COUNTED, "UserCountAnswer", component_ref("UserCount")))
     return [authenticate, users_count]
