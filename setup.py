@@ -15,13 +15,19 @@ requires = [
     "colander>=2.0,<3",
     "SQLAlchemy>=2.0,<2.2",
     "zope.sqlalchemy>=3.0,<5",
+    # Not used standalone; in a host that has it, our writes join its transaction.
     "pyramid_tm>=2.5,<3",
-    "pyramid_retry>=2.1,<3",
     "transaction>=3.0,<6",
     "alembic>=1.12,<2",
     "psycopg[binary]>=3.1,<4",
     "waitress>=3.0.1,<4",
     "plaster_pastedeploy",
+    # The web pages: our renderer is pyramid_jinja2's factory class, with our own environment.
+    "pyramid_jinja2>=2.10,<3",
+    "Jinja2>=3.1,<4",
+    # Swagger UI 5 (the docs page; OpenAPI 3.1), served from the package. Pinned:
+    # the page and its browser test are made for this very Swagger UI.
+    "swagger-ui-py==25.7.1",
 ]
 
 tests_require = [
@@ -34,6 +40,8 @@ tests_require = [
     "openapi-spec-validator>=0.7",
     # A client generated from our document in the tests, as consumers would make one.
     "openapi-python-client==0.29.1",
+    # Drives Debian's chromium for the page tests (tests/browser.py); its own browsers are never downloaded.
+    "playwright==1.65.2",
 ]
 
 setup(
@@ -50,7 +58,7 @@ setup(
     # Namespace packages too: lambda_registry/alembic and its versions hold
     # modules but no __init__.py (Alembic reads them as files).
     packages=find_namespace_packages(include=["lambda_registry", "lambda_registry.*"]),
-    package_data={"lambda_registry": ["alembic/*.mako"]},
+    package_data={"lambda_registry": ["alembic/*.mako", "pages/templates/*.lrjinja2", "pages/static/*"]},
     include_package_data=True,
     zip_safe=False,
     python_requires=">=3.10",

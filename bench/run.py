@@ -51,6 +51,9 @@ ENDPOINTS = INSTANCE_ENDPOINTS + [
     "app count", "authenticate", "users count",
 ]
 WRITES_IN_ORDER = ["create", "update", "delete"]
+# The landing page against the three public counts it shows (the service only:
+# the baseline has no page).
+PAGE_COMPARED = ["landing", "count", "app count", "users count"]
 GROUP = {"seed": 1, "update": 2, "delete": 3, "details": 4, "create": 5, "scale": 6, "app seed": 7, "app update": 8,
          "app delete": 9, "app started": 10, "app details": 11, "app create": 12}
 UPDATE_POOL = 256
@@ -96,6 +99,7 @@ class Workload:
         if endpoint in ("details", "app details"):
             return "GET", f"{INSTANCES_PATH if endpoint == 'details' else APPLICATIONS_PATH}{self.details[endpoint]}", None
         return "GET", {
+            "landing": "/",
             "list": INSTANCES_PATH + "?limit=50", "count": INSTANCES_PATH + "count",
             "app list": APPLICATIONS_PATH + "?limit=50", "app count": APPLICATIONS_PATH + "count",
             "authenticate": "/api/authenticate/", "users count": "/api/users/count",
@@ -371,6 +375,25 @@ def http_table(out, title, results, endpoints):
         )
 
 
+def page_table(out, inproc, http, load_line):
+    out.append("\n## The landing page against the public counts (the service, same run)\n")
+    out.append("`GET /` renders the three public counts (from the same 1 s cache as the count endpoints) "
+               "into HTML; its script then fetches the three count endpoints every 30 s. In-process µs per "
+               f"request, and HTTP on waitress ({load_line}).\n")
+    out.append("| endpoint | in-process µs | HTTP requests/s | HTTP p50 ms | HTTP p99 ms |")
+    out.append("|---|---|---|---|---|")
+    for endpoint in PAGE_COMPARED:
+        us = median_spread(inproc[endpoint])
+        rps, p50, p99 = (statistics.median(r[key] for r in http[endpoint]) for key in ("rps", "p50", "p99"))
+        out.append(f"| {endpoint} | {us[0]:.0f} ({us[1]:.0f}–{us[2]:.0f}) | {rps:.0f} | {p50:.2f} | {p99:.2f} |")
+    landing, count = statistics.median(inproc["landing"]), statistics.median(inproc["count"])
+    counts = sum(statistics.median(inproc[endpoint]) for endpoint in PAGE_COMPARED[1:])
+    http_ratio = statistics.median(r["p50"] for r in http["landing"]) / statistics.median(r["p50"] for r in http["count"])
+    out.append(f"\nIn-process, the landing page takes **{landing / count:.2f}×** the instances count "
+               f"and **{landing / counts:.2f}×** the three counts together; over HTTP its p50 is "
+               f"**{http_ratio:.2f}×** the instances count's.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", help="a PostgreSQL server to use (two databases are created and dropped)")
@@ -408,6 +431,13 @@ def main():
                 for kind, app in apps.items():
                     inproc[(endpoint, kind)].append(in_process_us(app, workloads[kind], endpoint, args.requests))
 
+        print("landing page ...", flush=True)
+        page_inproc = {endpoint: [] for endpoint in PAGE_COMPARED}
+        for _ in range(args.rounds):
+            for endpoint in PAGE_COMPARED:
+                page_inproc[endpoint].append(in_process_us(apps["service"], workloads["service"], endpoint, args.requests))
+        page_http = {endpoint: [] for endpoint in PAGE_COMPARED}
+
         http_results = {}
         for name, options in servers.items():
             print(f"HTTP on {name} ...", flush=True)
@@ -423,6 +453,10 @@ def main():
                         for kind in apps:
                             results[(endpoint, kind)].append(
                                 load(addresses[kind], workloads[kind], endpoint, args.seconds, args.connections))
+                    if name == "waitress":
+                        for endpoint in PAGE_COMPARED:
+                            page_http[endpoint].append(
+                                load(service_address, workloads["service"], endpoint, args.seconds, args.connections))
 
         print("auth ...", flush=True)
         auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)
@@ -473,6 +507,7 @@ def main():
         ratio = s[0] / b[0]
         out.append(f"| {endpoint} | {s[0]:.0f} ({s[1]:.0f}–{s[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}–{b[2]:.0f}) | **{ratio:.2f}** | "
                    f"{goal_cell(ratio, IN_PROCESS_GOALS.get(endpoint), False)} |")
+    page_table(out, page_inproc, page_http, load_line)
     out.append("\n## Scaling: count and a list page (limit 50) by records of the listing owner\n")
     out.append("In-process, with the count's cache off (`count_cache_seconds = 0`): what is timed is the query. "
                "The endpoint tables above use the default 1 s cache, as production does.\n")

@@ -2,16 +2,17 @@
 
 ``includeme`` adds the whole API to any Pyramid application, under its
 ``route_prefix``, touching nothing of the host but our own routes and
-views: no tween, subscriber, execution policy or global exception view.
-``main`` builds the standalone application (``pserve``): ``includeme`` plus
-what only a whole application needs (the JSON 404, the security policy,
-waitress's log summary).
+views (and, with ``lambda_registry.pages``, a renderer only we name): no
+tween, subscriber, execution policy or global exception view. ``main``
+builds the standalone application (``pserve``): ``includeme`` plus what
+only a whole application needs (the JSON 404, the security policy,
+waitress's log summary, the pages on by default).
 """
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from . import errorviews
+from . import errorviews, pages
 from .counts import CountsCache
 from .logs import summarise_waitress_queue_warnings
 from .seen_users import SeenUsers
@@ -26,12 +27,25 @@ def includeme(config):
     config.include(".db")
     registry.lambda_registry_seen_users = SeenUsers(registry.lambda_registry_database, registry.lambda_registry_counts)
     config.include(".auth")
+    instance_api, application_api = instances.InstanceApi(registry), applications.ApplicationApi(registry)
     services = (
-        health.services(registry) + openapi.services(registry) + instances.services(registry)
-        + applications.services(registry) + users.services(registry)
+        health.services(registry) + openapi.services(registry) + instance_api.services()
+        + application_api.services() + users.services(registry)
     )
     registry.lambda_registry_services = services
     register(config, services)
+    settings = get_settings(registry)
+    if settings.pages:
+
+        def public_counts(request):
+            # What the three public count endpoints answer, from the same cache.
+            return {
+                "instances": instance_api.figures(request),
+                "applications": application_api.figures(request),
+                "users": {"count": registry.lambda_registry_seen_users.count(request)},
+            }
+
+        pages.register(config, public_counts, settings.pages_refresh_seconds)
     # Our error views answer only under our own URLs: a host's errors stay the host's.
     errorviews.register(config, ours_pattern(prefix_of(config), [path_of(service.path) for service in services]))
 
@@ -47,6 +61,10 @@ def main(global_config, **settings):
     # each write commits itself before its answer (db/access.py), 50 µs a
     # write cheaper (docs/performance.md). In a host with pyramid_tm, our
     # writes join request.tm instead.
+
+    # The landing page and the docs are the standalone service's face; a
+    # host turns them on itself.
+    settings.setdefault("lambda_registry.pages", "true")
     with Configurator(settings=settings) as config:
         config.include(includeme)
         # Standalone, the whole application is ours: every URL answers in JSON.

@@ -46,6 +46,15 @@ _positive_float = _number(float, 0, True, "a positive number of seconds")
 _non_negative_float = _number(float, 0, False, "a number of seconds >= 0")
 
 
+def _boolean(name, value):
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "on", "1"):
+        return True
+    if text in ("false", "no", "off", "0"):
+        return False
+    raise ConfigurationError(f"{name} must be true or false, not {value!r}")
+
+
 def _text(name, value):
     return str(value).strip()
 
@@ -96,6 +105,10 @@ SETTINGS = {
     "dbsession": (None, _optional_text),
     # Origins allowed to call the token endpoints from a browser (or "*").
     "cors_origins": ("", _origins),
+    # The landing page and /api/docs; main() makes it true standalone.
+    "pages": ("false", _boolean),
+    # How often an open landing page refreshes its figures (0: never).
+    "pages.refresh_seconds": ("30", _non_negative_float),
 }
 
 
@@ -116,6 +129,8 @@ class RegistrySettings:
     count_cache_seconds: float
     dbsession: str | None
     cors_origins: object  # frozenset of origins, or "*"
+    pages: bool
+    pages_refresh_seconds: float
 
 
 def database_url(settings, environ=os.environ, required=True):

@@ -67,11 +67,11 @@ class InstanceApi(RecordApi):
         self.database.write(request, work)
         return self.accepted(TEXTS.deleted, request.validated["uuid"])
 
+    def figures(self, request, statuses=None):
+        """The public count's figures, as numbers (the landing page shows them too)."""
+        return public_counts(self.public_counters(request), statuses)
+
     def count_instances(self, request):
-        counts = public_counts(self.public_counters(request), request.validated["status"])
+        counts = self.figures(request, request.validated["status"])
         # Strings, as the original API gave the count.
         return success(200, TEXTS.counted, {key: str(value) for key, value in counts.items()})
-
-
-def services(registry):
-    return InstanceApi(registry).services()

@@ -1,0 +1,147 @@
+"""The two web pages (SPEC.md "Web pages"): the public landing page and the
+API docs, server-rendered with Jinja2 through pyramid_jinja2.
+
+The landing page shows the public counts from the same per-process cache as
+the count endpoints (no query of its own when they are fresh); its script
+refreshes them from those endpoints. The docs page is Swagger UI, whose
+files come from the pinned ``swagger-ui-py`` package and are served here:
+neither page loads anything from outside the registry.
+
+Renderers are global to a Pyramid application, so ours is registered under
+an extension no host would use (``.lrjinja2``), with its own Jinja2
+environment: a host's ``.jinja2`` or ``.pt`` renderers stay the host's, and
+we never include ``pyramid_jinja2`` (its include adds ``.jinja2`` for all).
+"""
+
+import datetime
+import typing
+
+import jinja2
+from pyramid.settings import asbool
+from pyramid_jinja2 import Jinja2RendererFactory
+
+from ..services import RegistryContext
+from ..urls import path_of, route_pattern
+from .assets import Assets
+
+TEMPLATE_EXTENSION = ".lrjinja2"
+# Our pages' route names (pages for people: not in the OpenAPI document).
+ROUTE_PREFIX = "lambda_registry.page."
+DOCS_PATH = "/api/docs"
+ASSETS_PATH = "/api/assets/"
+
+# Every page answers with these. The CSP is the browser-side guarantee of
+# "nothing from outside the registry": a page that tried would be refused.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self' data:; "
+    "style-src {styles}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def page_headers(inline_styles):
+    # Swagger UI (React) sets style attributes; the landing page has none.
+    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
+    return {
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY.format(styles=styles),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        # The counts change: a browser asks again rather than show stale figures.
+        "Cache-Control": "no-cache",
+    }
+
+
+def with_thousands(number):
+    """1234567 -> "1,234,567", as the page's script writes it too."""
+    return f"{int(number):,}"
+
+
+class Figure(typing.NamedTuple):
+    field: str  # its name in the count endpoint's data
+    label: str
+    note: str = ""
+
+
+class Section(typing.NamedTuple):
+    key: str  # its entry in public_counts(request)
+    heading: str
+    service: str  # the name of its count endpoint's service
+    figures: tuple
+
+
+# What the landing page shows, in order; each section's first figure leads.
+SECTIONS = (
+    Section("instances", "Lambda instances", "instance_count", (
+        Figure("count", "Active"), Figure("running", "Running"), Figure("created", "Created", "ever"),
+        Figure("failed", "Failed"))),
+    Section("applications", "Lambda applications", "application_count", (
+        Figure("count", "Uploaded"), Figure("running", "Running", "times started"), Figure("failed", "Failed"))),
+    Section("users", "People", "user_count", (Figure("count", "Users"),)),
+)
+
+
+def register(config, public_counts, refresh_seconds):
+    """Add the landing page, the docs page and their assets.
+
+    ``public_counts(request)`` gives {"instances": {...}, "applications":
+    {...}, "users": {...}}: the data of the three public count endpoints.
+    """
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("lambda_registry.pages", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        # Templates change with the package: no stat() of them per request.
+        auto_reload=asbool(config.get_settings().get("pyramid.reload_templates")),
+    )
+    environment.filters["thousands"] = with_thousands
+    renderer = Jinja2RendererFactory()
+    renderer.environment = environment
+    config.add_renderer(TEMPLATE_EXTENSION, renderer)
+
+    assets = Assets()
+    config.add_route(ROUTE_PREFIX + "asset", ASSETS_PATH + "{name}", factory=RegistryContext)
+    config.add_view(assets.view, route_name=ROUTE_PREFIX + "asset", request_method="GET")
+    config.add_route(ROUTE_PREFIX + "landing", "/", factory=RegistryContext)
+    config.add_route(ROUTE_PREFIX + "docs", route_pattern(DOCS_PATH), factory=RegistryContext)
+
+    # Every URL of the pages is the landing page's (the root, under any
+    # prefix) and a fixed path: one route_path per page, not one per link.
+    service_paths = {service.name: path_of(service.path) for service in config.registry.lambda_registry_services}
+    paths = {
+        "docs_url": DOCS_PATH,
+        "openapi_url": service_paths["lambda_registry.openapi"],
+        "count_urls": {section.key: service_paths["lambda_registry." + section.service] for section in SECTIONS},
+    }
+
+    def links(request):
+        root = request.route_path(ROUTE_PREFIX + "landing").rstrip("/")
+        return {
+            "landing_url": root + "/",
+            "asset": lambda name: root + ASSETS_PATH + name,
+            "docs_url": root + paths["docs_url"],
+            "openapi_url": root + paths["openapi_url"],
+            "count_urls": {key: root + path for key, path in paths["count_urls"].items()},
+        }
+
+    landing_headers, docs_headers = page_headers(inline_styles=False), page_headers(inline_styles=True)
+    refresh_text = f"{refresh_seconds:g}"
+
+    def landing(request):
+        request.response.headers.update(landing_headers)
+        return {
+            "sections": SECTIONS,
+            "counts": public_counts(request),
+            "as_of": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0),
+            "refresh_seconds": refresh_text,
+            **links(request),
+        }
+
+    def docs(request):
+        request.response.headers.update(docs_headers)
+        return links(request)
+
+    config.add_view(landing, route_name=ROUTE_PREFIX + "landing", request_method="GET",
+                    renderer="landing" + TEMPLATE_EXTENSION)
+    config.add_view(docs, route_name=ROUTE_PREFIX + "docs", request_method="GET",
+                    renderer="docs" + TEMPLATE_EXTENSION)
