@@ -63,7 +63,7 @@ setup(
     zip_safe=False,
     python_requires=">=3.10",
     install_requires=requires,
-    extras_require={"test": tests_require, "bench": ["matplotlib"]},
+    extras_require={"test": tests_require, "bench": ["matplotlib", "gunicorn>=22"]},
     entry_points={
         "paste.app_factory": ["main = lambda_registry:main"],
         "console_scripts": [
