@@ -410,7 +410,7 @@ def main():
     args = parser.parse_args()
     sizes = [int(size) for size in args.scaling.split(",") if size]
     kind_of_db = "PostgreSQL" if args.database_url else "SQLite (WAL)"
-    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    command = " ".join(["python bench/run.py", *sys.argv[1:]])
     servers = {
         "waitress": {"software": "waitress", "threads": args.threads},
         "gunicorn": {"software": "gunicorn", "threads": args.gunicorn_threads, "workers": args.workers},
@@ -472,7 +472,8 @@ def main():
     out.extend(machine(args.database_url))
     out.append("")
     out.append("The baseline (`bench/baseline.py`) is a plain WSGI callable running the same SQL with the same "
-               "driver, served the same way (SQLite in WAL mode). Rounds are interleaved service/baseline; "
+               f"driver, served the same way{' (SQLite in WAL mode)' if not args.database_url else ''}. "
+               "Rounds are interleaved service/baseline; "
                f"{args.rounds} rounds, medians with (min–max).\n")
     out.append("Between the two: Pyramid's router and tweens, Cornice and colander, SQLAlchemy (its pool for reads, "
                "its Core connection for writes), and our own code; the baseline pays none of them. The count "
