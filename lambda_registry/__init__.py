@@ -47,7 +47,8 @@ def includeme(config):
 
         pages.register(config, public_counts, settings.pages_refresh_seconds)
     # Our error views answer only under our own URLs: a host's errors stay the host's.
-    errorviews.register(config, ours_pattern(prefix_of(config), [path_of(service.path) for service in services]))
+    our_paths = [path_of(service.path) for service in services] + (pages.PATHS if settings.pages else [])
+    errorviews.register(config, ours_pattern(prefix_of(config), our_paths))
 
 
 def main(global_config, **settings):

@@ -27,7 +27,10 @@ def prefix_of(config):
 
 
 def ours_pattern(prefix, paths):
-    """A regex of the raw PATH_INFOs under our services' first segments."""
+    """A regex of the raw PATH_INFOs under our services' first segments
+    (and of the root itself, when "/" is one of ``paths``)."""
     segments = sorted({path.strip("/").split("/", 1)[0] for path in paths})
-    alternatives = "|".join(re.escape(segment) + "(/|$)" for segment in segments if segment)
-    return "^" + re.escape(prefix) + "/(" + alternatives + ")"
+    alternatives = [re.escape(segment) + "(/|$)" for segment in segments if segment]
+    if "" in segments:
+        alternatives.append("$")
+    return "^" + re.escape(prefix) + "/(" + "|".join(alternatives) + ")"

@@ -113,6 +113,20 @@ def test_figures_have_thousands_separators_as_the_pages_script_writes_them():
     assert [with_thousands(n) for n in (0, 999, 1000, 1234567)] == ["0", "999", "1,000", "1,234,567"]
 
 
+def test_without_its_database_the_landing_page_says_so_with_a_503(make_app):
+    app = make_app(**{"sqlalchemy.url": "sqlite:////nonexistent-directory/for/sure/registry.sqlite",
+                      "lambda_registry.db_timeout": "1"})
+    testapp = webtest.TestApp(app)
+    page = testapp.get("/", status=503)
+    assert page.content_type == "text/html"
+    assert page.headers["Retry-After"] == "5"
+    assert "the registry's database is unavailable" in page.text
+    figures = parse(page).figures
+    assert {text for section in figures.values() for text in section.values()} == {"–(unknown)"}  # (the parser strips each piece)
+    assert set(figures) == set(COUNT_URLS.values())  # the script can still fill them in
+    testapp.get("/api/docs", status=200)
+
+
 def test_the_pages_forbid_anything_from_elsewhere(testapp):
     for url, inline_styles in (("/", False), ("/api/docs", True)):
         headers = testapp.get(url).headers
@@ -210,7 +224,8 @@ def test_embedded_with_pages_on_they_live_under_the_prefix(host_with_pages):
         testapp.get(asset, status=200)
     docs = testapp.get(PREFIX + "/api/docs", status=200)
     assert f'data-openapi-url="{PREFIX}/api/openapi.json"' in docs.text
-    # The host's own root stays the host's.
+    # Our root answers our errors; the host's own root stays the host's.
+    assert_envelope(testapp.post(PREFIX + "/", status=404), 404)
     assert testapp.get("/", status=404).text == "<!doctype html><p>host: no such page</p>"
 
 

@@ -20,6 +20,7 @@ import jinja2
 from pyramid.settings import asbool
 from pyramid_jinja2 import Jinja2RendererFactory
 
+from ..db.failures import is_unavailable
 from ..services import RegistryContext
 from ..urls import path_of, route_pattern
 from .assets import Assets
@@ -29,6 +30,9 @@ TEMPLATE_EXTENSION = ".lrjinja2"
 ROUTE_PREFIX = "lambda_registry.page."
 DOCS_PATH = "/api/docs"
 ASSETS_PATH = "/api/assets/"
+# The paths our error views must cover beyond the API's (the docs and the
+# assets are under /api already).
+PATHS = ["/"]
 
 # Every page answers with these. The CSP is the browser-side guarantee of
 # "nothing from outside the registry": a page that tried would be refused.
@@ -129,9 +133,19 @@ def register(config, public_counts, refresh_seconds):
 
     def landing(request):
         request.response.headers.update(landing_headers)
+        try:
+            counts = public_counts(request)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # Still the page, for people: its figures unknown, a 503 for
+            # monitors, and its script fills them in once the database is back.
+            request.response.status = 503
+            request.response.headers["Retry-After"] = "5"
+            counts = None
         return {
             "sections": SECTIONS,
-            "counts": public_counts(request),
+            "counts": counts,
             "as_of": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0),
             "refresh_seconds": refresh_text,
             **links(request),
