@@ -207,6 +207,35 @@ def server(kind, url, software="waitress", threads=8, workers=2):
         process.wait(10)
 
 
+@contextlib.contextmanager
+def served_pair(urls, **options):
+    """The service and the baseline, each on a server of its own, the same way: {kind: address}."""
+    with server("service", urls["service"], **options) as service, \
+            server("baseline", urls["baseline"], **options) as baseline:
+        yield {"service": service, "baseline": baseline}
+
+
+def warm_up(addresses, workloads, endpoints, connections):
+    """Every process and path of both servers, loaded briefly; not recorded."""
+    for endpoint in endpoints:
+        for kind, address in addresses.items():
+            load(address, workloads[kind], endpoint, 0.3, connections)
+
+
+@contextlib.contextmanager
+def prepared_pair(database_url, records=10_000, delete_pool=20_000):
+    """Two fresh seeded databases (service, baseline): ({kind: url}, {kind: Workload})."""
+    with tempfile.TemporaryDirectory() as folder, databases(database_url, folder) as urls:
+        yield urls, {kind: prepare(url, records, delete_pool) for kind, url in urls.items()}
+
+
+def http_arguments(parser, seconds):
+    """The options of every HTTP measurement: the database, and how the load is made."""
+    parser.add_argument("--database-url", help="a PostgreSQL server to use (two databases are created and dropped)")
+    parser.add_argument("--seconds", type=float, default=seconds, help="HTTP load per round and endpoint")
+    parser.add_argument("--connections", type=int, default=8)
+
+
 def load(address, workload, endpoint, seconds, connections):
     """Requests/s, p50 and p99 (ms), and the number of answers that were not 2xx."""
     latencies, failures = [], [0]
@@ -396,12 +425,10 @@ def page_table(out, inproc, http, load_line):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="a PostgreSQL server to use (two databases are created and dropped)")
+    http_arguments(parser, seconds=3.0)
     parser.add_argument("--records", type=int, default=10_000, help="records seeded before the endpoint runs")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=300, help="in-process requests per round and endpoint")
-    parser.add_argument("--seconds", type=float, default=3.0, help="HTTP load per round and endpoint")
-    parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads of both servers (production.ini's)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes of both servers")
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gunicorn process")
@@ -442,12 +469,8 @@ def main():
         for name, options in servers.items():
             print(f"HTTP on {name} ...", flush=True)
             results = http_results[name] = {(e, k): [] for e in served_endpoints[name] for k in apps}
-            with server("service", urls["service"], **options) as service_address, \
-                    server("baseline", urls["baseline"], **options) as baseline_address:
-                addresses = {"service": service_address, "baseline": baseline_address}
-                for endpoint in served_endpoints[name]:  # warm every process and path; not recorded
-                    for kind in apps:
-                        load(addresses[kind], workloads[kind], endpoint, 0.3, args.connections)
+            with served_pair(urls, **options) as addresses:
+                warm_up(addresses, workloads, served_endpoints[name], args.connections)
                 for _ in range(args.rounds):
                     for endpoint in served_endpoints[name]:
                         for kind in apps:
@@ -456,7 +479,7 @@ def main():
                     if name == "waitress":
                         for endpoint in PAGE_COMPARED:
                             page_http[endpoint].append(
-                                load(service_address, workloads["service"], endpoint, args.seconds, args.connections))
+                                load(addresses["service"], workloads["service"], endpoint, args.seconds, args.connections))
 
         print("auth ...", flush=True)
         auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)

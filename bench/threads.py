@@ -10,39 +10,30 @@ One round per setting (``--seconds`` each), so read differences under
 import argparse
 import os
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.run import databases, load, machine, prepare, server  # noqa: E402
+from bench.run import http_arguments, load, machine, prepared_pair, served_pair, warm_up  # noqa: E402
 
 ENDPOINTS = ["details", "list", "update", "count"]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url")
+    http_arguments(parser, seconds=2.0)
     parser.add_argument("--threads", default="2,4,8,16")
-    parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
-    settings = [int(n) for n in args.threads.split(",")]
-    with tempfile.TemporaryDirectory() as folder, databases(args.database_url, folder) as urls:
-        workloads = {kind: prepare(url, 10_000, 20_000) for kind, url in urls.items()}
-        rows = []
-        for threads in settings:
-            with server("service", urls["service"], threads=threads) as service, \
-                    server("baseline", urls["baseline"], threads=threads) as baseline:
-                addresses = {"service": service, "baseline": baseline}
-                row = {}
-                for endpoint in ENDPOINTS:
-                    for kind in addresses:
-                        load(addresses[kind], workloads[kind], endpoint, 0.3, args.connections)  # warm-up
-                        row[(endpoint, kind)] = load(addresses[kind], workloads[kind], endpoint, args.seconds,
-                                                     args.connections)
-                rows.append((threads, row))
+    rows = []
+    with prepared_pair(args.database_url) as (urls, workloads):
+        for threads in [int(n) for n in args.threads.split(",")]:
+            with served_pair(urls, threads=threads) as addresses:
+                warm_up(addresses, workloads, ENDPOINTS, args.connections)
+                rows.append((threads, {
+                    (endpoint, kind): load(address, workloads[kind], endpoint, args.seconds, args.connections)
+                    for endpoint in ENDPOINTS for kind, address in addresses.items()
+                }))
     print(f"# waitress threads, {'PostgreSQL' if args.database_url else 'SQLite (WAL)'}, "
           f"{time.strftime('%Y-%m-%d')}, `{' '.join(['python bench/threads.py', *sys.argv[1:]])}`\n")
     print("\n".join(machine(args.database_url)) + "\n")
