@@ -9,15 +9,13 @@ import uuid
 import pytest
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
-from pyramid.paster import get_appsettings
 import sqlalchemy
 import webtest
 
-import lambda_portal
 from lambda_registry.pages import with_thousands
 
 from .minimal_host import make_host
-from .support import ALICE, BOB, ROOT, assert_envelope, dispose, new_application, new_instance, settings_for
+from .support import ALICE, BOB, assert_envelope, dispose, new_application, new_instance, settings_for
 
 PREFIX = "/registry"
 COUNT_URLS = {
@@ -240,21 +238,6 @@ class _Prefixed:
 
     def post(self, url, *args, **kwargs):
         return self.testapp.post(PREFIX + url, *args, **kwargs)
-
-
-def test_the_example_portal_serves_the_pages_under_its_prefix(database_url, clean_db):
-    """The portal shares its session with us: the landing page reads through it too."""
-    settings = get_appsettings(str(ROOT / "examples" / "portal" / "development.ini"))
-    settings["sqlalchemy.url"] = database_url
-    app = lambda_portal.main({}, **settings)
-    try:
-        testapp = webtest.TestApp(app)
-        page = parse(testapp.get(PREFIX + "/", status=200))
-        assert page.figures[PREFIX + COUNT_URLS["instances"]] == {
-            "count": "0", "running": "0", "created": "0", "failed": "0"}
-        assert "swagger-ui" in testapp.get(PREFIX + "/api/docs", status=200).text
-    finally:
-        dispose(app)
 
 
 def test_a_host_with_its_own_jinja2_renderer_keeps_it(database_url, clean_db):

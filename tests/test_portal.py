@@ -10,6 +10,7 @@ import lambda_portal
 
 from .conftest import clear_tables
 from .support import ALICE, ALICE_TOKEN, ROOT, STATIC_TOKENS, UUID, assert_envelope, dispose, new_application, new_instance
+from .test_pages import parse
 
 PORTAL_INI = ROOT / "examples" / "portal" / "development.ini"
 API = "/registry/api/lambda_instances/"
@@ -81,6 +82,21 @@ def test_the_hosts_session_is_the_owner(portal, query):
     assert [tuple(r) for r in query("SELECT owner, uuid FROM lambda_instances")] == [("alice", UUID)]
     # The host's page lists the user's instances through the API.
     assert UUID in portal.get("/").text
+
+
+def test_the_portal_serves_our_landing_page_under_its_prefix(portal):
+    """The portal turns the pages on; its shared session is what the landing page reads through."""
+    sign_in(portal)
+    portal.post_json(API, new_instance(status="0"), status=202)
+    page = portal.get("/registry/", status=200)
+    assert page.content_type == "text/html"
+    # One running instance, one user: as the count endpoints say.
+    figures = parse(page).figures
+    assert figures["/registry/api/lambda_instances/count"] == {"count": "1", "running": "1", "created": "1", "failed": "0"}
+    assert figures["/registry/api/users/count"] == {"count": "1"}
+    for url, shown in figures.items():
+        assert portal.get(url).json["data"] == shown
+    assert "swagger-ui" in portal.get("/registry/api/docs", status=200).text
 
 
 def test_the_home_page_lists_the_users_applications_too(portal):

@@ -112,20 +112,17 @@ def register(config, public_counts, refresh_seconds):
     # Every URL of the pages is the landing page's (the root, under any
     # prefix) and a fixed path: one route_path per page, not one per link.
     service_paths = {service.name: path_of(service.path) for service in config.registry.lambda_registry_services}
-    paths = {
-        "docs_url": DOCS_PATH,
-        "openapi_url": service_paths["lambda_registry.openapi"],
-        "count_urls": {section.key: service_paths["lambda_registry." + section.service] for section in SECTIONS},
-    }
+    openapi_path = service_paths["lambda_registry.openapi"]
+    count_paths = {section.key: service_paths["lambda_registry." + section.service] for section in SECTIONS}
 
     def links(request):
         root = request.route_path(ROUTE_PREFIX + "landing").rstrip("/")
         return {
             "landing_url": root + "/",
             "asset": lambda name: root + ASSETS_PATH + name,
-            "docs_url": root + paths["docs_url"],
-            "openapi_url": root + paths["openapi_url"],
-            "count_urls": {key: root + path for key, path in paths["count_urls"].items()},
+            "docs_url": root + DOCS_PATH,
+            "openapi_url": root + openapi_path,
+            "count_urls": {key: root + path for key, path in count_paths.items()},
         }
 
     landing_headers, docs_headers = page_headers(inline_styles=False), page_headers(inline_styles=True)

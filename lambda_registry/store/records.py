@@ -1,9 +1,10 @@
 """Every query about records, for any kind of record; each has an index behind it.
 
-``db`` is what ``Database.read`` or ``Database.write`` handed the caller:
-reads take ``Statement`` objects (compiled once, run on the driver), writes
-run Core statements on a SQLAlchemy connection. Statements are built once,
-when a kind's ``RecordStore`` is made.
+``db`` is what ``Database.read`` or ``Database.write`` handed the caller;
+both take ``Statement`` objects, compiled once per dialect (reads run them
+on the driver, writes through their Core connection's ``exec_driver_sql``,
+a host's session as Core clauses). Statements are built once, when a
+kind's ``RecordStore`` is made.
 """
 
 import collections
