@@ -16,12 +16,8 @@ cost of a warm-cache okeanos request against a static one.
 """
 
 import argparse
-import collections
 import contextlib
 import http.client
-import io
-import itertools
-import json
 import os
 import platform
 import socket
@@ -39,131 +35,13 @@ sys.path.insert(0, ROOT)
 import psycopg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from bench.common import OWNER, TOKEN, build_app, seed, uuid_for  # noqa: E402
-from lambda_registry.migrate import upgrade  # noqa: E402
-from lambda_registry.records import APPLICATIONS  # noqa: E402
+from bench.common import (  # noqa: E402
+    ENDPOINTS, GROUP, INSTANCE_ENDPOINTS, OWNER, PAGE_COMPARED, TOKEN, WRITES_IN_ORDER, build_app, databases,
+    prepare, seed, wsgi_call,
+)
 from tests.fake_astakos import FakeAstakos  # noqa: E402
 
-# Instances (issue 15's goals, both servers), then applications and users.
-INSTANCE_ENDPOINTS = ["create", "update", "delete", "list", "details", "count"]
-ENDPOINTS = INSTANCE_ENDPOINTS + [
-    "app create", "app update", "app delete", "app increment", "app decrement", "app list", "app details",
-    "app count", "authenticate", "users count",
-]
-WRITES_IN_ORDER = ["create", "update", "delete"]
-# The landing page against the three public counts it shows (the service only:
-# the baseline has no page).
-PAGE_COMPARED = ["landing", "count", "app count", "users count"]
-GROUP = {"seed": 1, "update": 2, "delete": 3, "details": 4, "create": 5, "scale": 6, "app seed": 7, "app update": 8,
-         "app delete": 9, "app started": 10, "app details": 11, "app create": 12}
-UPDATE_POOL = 256
-INSTANCES_PATH, APPLICATIONS_PATH = "/api/lambda_instances/", "/api/lambda_applications/"
-
-
-class Workload:
-    """The requests of each endpoint, endless and thread-safe (itertools.count)."""
-
-    def __init__(self, delete_uuids, details_uuid, app_delete_uuids, app_details_uuid):
-        self.counters = collections.defaultdict(itertools.count)
-        self.deleted = {"delete": iter(delete_uuids), "app delete": iter(app_delete_uuids)}
-        self.details = {"details": details_uuid, "app details": app_details_uuid}
-        self.lock = threading.Lock()
-
-    def _next(self, endpoint):
-        return next(self.counters[endpoint])
-
-    def request(self, endpoint):
-        """(method, path, body or None)"""
-        if endpoint == "create":
-            uuid = uuid_for(GROUP["create"], self._next(endpoint))
-            body = {"uuid": uuid, "name": "bench", "instance_info": '{"nodes": 3}', "status": "2", "failure_message": ""}
-            return "POST", INSTANCES_PATH, json.dumps(body).encode()
-        if endpoint == "app create":
-            uuid = uuid_for(GROUP["app create"], self._next(endpoint))
-            body = {"uuid": uuid, "name": "bench.jar", "description": "", "status": "1", "failure_message": ""}
-            return "POST", APPLICATIONS_PATH, json.dumps(body).encode()
-        if endpoint in ("update", "app update"):
-            n = self._next(endpoint)
-            uuid = uuid_for(GROUP[endpoint if endpoint == "app update" else "update"], n % UPDATE_POOL)
-            first = (n // UPDATE_POOL) % 2 == 0  # always a real change
-            status = ("10" if first else "12") if endpoint == "update" else ("2" if first else "0")
-            path = INSTANCES_PATH if endpoint == "update" else APPLICATIONS_PATH
-            return "POST", f"{path}{uuid}/status/", json.dumps({"status": status}).encode()
-        if endpoint in ("delete", "app delete"):
-            with self.lock:
-                uuid = next(self.deleted[endpoint])
-            return "DELETE", f"{INSTANCES_PATH if endpoint == 'delete' else APPLICATIONS_PATH}{uuid}", None
-        if endpoint in ("app increment", "app decrement"):
-            uuid = uuid_for(GROUP["app started"], self._next(endpoint) % UPDATE_POOL)
-            return "POST", f"{APPLICATIONS_PATH}{uuid}/{endpoint.split()[1]}_started/", None
-        if endpoint in ("details", "app details"):
-            return "GET", f"{INSTANCES_PATH if endpoint == 'details' else APPLICATIONS_PATH}{self.details[endpoint]}", None
-        return "GET", {
-            "landing": "/",
-            "list": INSTANCES_PATH + "?limit=50", "count": INSTANCES_PATH + "count",
-            "app list": APPLICATIONS_PATH + "?limit=50", "app count": APPLICATIONS_PATH + "count",
-            "authenticate": "/api/authenticate/", "users count": "/api/users/count",
-        }[endpoint], None
-
-
-# -- databases ---------------------------------------------------------------
-
-@contextlib.contextmanager
-def databases(base_url, folder):
-    """Two fresh databases of the same kind: the service's and the baseline's."""
-    if base_url is None:
-        yield {kind: f"sqlite:///{folder}/{kind}.sqlite" for kind in ("service", "baseline")}
-        return
-    url = make_url(base_url).set(drivername="postgresql")
-    admin = url.render_as_string(hide_password=False)
-    names = {kind: f"lambda_registry_bench_{kind}_{os.getpid()}" for kind in ("service", "baseline")}
-    with psycopg.connect(admin, autocommit=True) as connection:
-        for name in names.values():
-            connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {kind: url.set(database=name, drivername="postgresql+psycopg").render_as_string(hide_password=False) for kind, name in names.items()}
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            for name in names.values():
-                connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def prepare(url, records, delete_pool):
-    upgrade(url)
-    seed(url, OWNER, GROUP["seed"], records)
-    seed(url, OWNER, GROUP["update"], UPDATE_POOL)
-    details = seed(url, OWNER, GROUP["details"], 1)[0]
-    deletable = seed(url, OWNER, GROUP["delete"], delete_pool)
-    seed(url, OWNER, GROUP["app seed"], records // 10, status=0, kind=APPLICATIONS)
-    seed(url, OWNER, GROUP["app update"], UPDATE_POOL, status=0, kind=APPLICATIONS)
-    # Started a billion times: the decrements never reach 0.
-    seed(url, OWNER, GROUP["app started"], UPDATE_POOL, status=0, kind=APPLICATIONS, times_started=10 ** 9)
-    app_details = seed(url, OWNER, GROUP["app details"], 1, kind=APPLICATIONS)[0]
-    app_deletable = seed(url, OWNER, GROUP["app delete"], delete_pool, kind=APPLICATIONS)
-    return Workload(deletable, details, app_deletable, app_details)
-
-
 # -- in-process --------------------------------------------------------------
-
-def wsgi_call(app, method, path, body):
-    path, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
-        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "6543", "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body or b""), "wsgi.errors": sys.stderr,
-        "wsgi.version": (1, 0), "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
-        "HTTP_AUTHORIZATION": f"Token {TOKEN}", "HTTP_HOST": "127.0.0.1:6543",
-    }
-    if body is not None:
-        environ["CONTENT_TYPE"] = "application/json"
-        environ["CONTENT_LENGTH"] = str(len(body))
-    status = []
-    result = app(environ, lambda s, headers, exc_info=None: status.append(s))
-    b"".join(result)
-    if hasattr(result, "close"):
-        result.close()
-    return int(status[0][:3])
-
 
 def in_process_us(app, workload, endpoint, requests):
     calls = [workload.request(endpoint) for _ in range(requests)]
@@ -220,13 +98,6 @@ def warm_up(addresses, workloads, endpoints, connections):
     for endpoint in endpoints:
         for kind, address in addresses.items():
             load(address, workloads[kind], endpoint, 0.3, connections)
-
-
-@contextlib.contextmanager
-def prepared_pair(database_url, records=10_000, delete_pool=20_000):
-    """Two fresh seeded databases (service, baseline): ({kind: url}, {kind: Workload})."""
-    with tempfile.TemporaryDirectory() as folder, databases(database_url, folder) as urls:
-        yield urls, {kind: prepare(url, records, delete_pool) for kind, url in urls.items()}
 
 
 def http_arguments(parser, seconds):

@@ -15,7 +15,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from bench.run import http_arguments, load, machine, prepared_pair, served_pair, warm_up  # noqa: E402
+from bench.common import prepared_pair  # noqa: E402
+from bench.run import http_arguments, load, machine, served_pair, warm_up  # noqa: E402
 
 ENDPOINTS = ["details", "list", "update", "count"]
 
