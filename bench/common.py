@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
 import lambda_registry
-from lambda_registry.db.engine import get_engine
-from lambda_registry.db.tables import tables_of
-from lambda_registry.migrate import upgrade
-from lambda_registry.records import APPLICATIONS, INSTANCES
+from lambda_registry.storage.engine import get_engine
+from lambda_registry.storage.tables import tables_of
+from lambda_registry.storage.migrate import upgrade
+from lambda_registry.model.kinds import APPLICATIONS, INSTANCES
 
 from bench.baseline import Baseline
 

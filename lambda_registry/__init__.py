@@ -12,19 +12,20 @@ waitress's log summary, the pages on by default).
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
-from . import errorviews, pages
+from . import pages
+from .web import errorviews
 from .counts import CountsCache
 from .logs import summarise_waitress_queue_warnings
 from .seen_users import SeenUsers
 from .services import applications, health, instances, openapi, register, users
 from .settings import get_settings
-from .urls import ours_pattern, path_of, prefix_of
+from .web.urls import ours_pattern, path_of, prefix_of
 
 def includeme(config):
     config.include(".settings")
     registry = config.registry
     registry.lambda_registry_counts = CountsCache(get_settings(registry).count_cache_seconds)
-    config.include(".db")
+    config.include(".storage")
     registry.lambda_registry_seen_users = SeenUsers(registry.lambda_registry_database, registry.lambda_registry_counts)
     config.include(".auth")
     instance_api, application_api = instances.InstanceApi(registry), applications.ApplicationApi(registry)

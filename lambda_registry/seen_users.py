@@ -13,8 +13,8 @@ import collections
 import threading
 import time
 
-from .records import utcnow
-from .store.users import UserStore
+from .model.kinds import utcnow
+from .storage.user_store import UserStore
 
 INTERVAL = 60.0
 REMEMBERED = 10_000  # users a process remembers recording; the least recent leave first

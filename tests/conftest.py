@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import inspect, text
 import webtest
 
-from lambda_registry.db.access import Database, Writer
-from lambda_registry.db.engine import get_engine
-from lambda_registry.db.tables import metadata
-from lambda_registry.migrate import upgrade
-from lambda_registry.records import KINDS
+from lambda_registry.storage.database import Database, Writer
+from lambda_registry.storage.engine import get_engine
+from lambda_registry.storage.tables import metadata
+from lambda_registry.storage.migrate import upgrade
+from lambda_registry.model.kinds import KINDS
 
 from .fake_astakos import FakeAstakos
 from .minimal_host import make_host

@@ -12,7 +12,7 @@ import tempfile
 import uuid
 
 import lambda_registry
-from lambda_registry.migrate import upgrade
+from lambda_registry.storage.migrate import upgrade
 
 from .browser import LocalPage, launched_browser
 from .support import ROOT, call, new_application, new_instance, served

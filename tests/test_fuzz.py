@@ -28,7 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from lambda_registry.openapi import build_document
+from lambda_registry.web.openapi import build_document
 
 from .conftest import clear_tables
 from .support import ALICE, BOB, build_app

@@ -240,7 +240,7 @@ def test_the_largest_double_is_kept_and_every_answer_is_strict_json(testapp):
 
 
 def test_an_answer_that_would_not_be_strict_json_is_never_sent():
-    from lambda_registry.envelope import success
+    from lambda_registry.web.envelope import success
 
     with pytest.raises(ValueError):
         success(200, "x", {"count": float("nan")})

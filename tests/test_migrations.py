@@ -5,8 +5,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
-from lambda_registry.db.tables import metadata
-from lambda_registry.migrate import upgrade
+from lambda_registry.storage.tables import metadata
+from lambda_registry.storage.migrate import upgrade
 
 
 def test_the_migrations_build_exactly_the_declared_tables(dbengine):

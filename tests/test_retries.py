@@ -70,7 +70,7 @@ def deadlock_one_update(engine, app):
 
 
 def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, app_of, caplog):
-    caplog.set_level(logging.INFO, logger="lambda_registry.db")
+    caplog.set_level(logging.INFO, logger="lambda_registry.storage")
     app = app_of()
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
     response = deadlock_one_update(postgres_only, app)

@@ -4,12 +4,12 @@ real connections of the test database."""
 import pytest
 from sqlalchemy import bindparam, func, literal, select
 
-from lambda_registry.db.access import Database, Writer
-from lambda_registry.db.statements import Statement
-from lambda_registry.db.tables import tables_of
-from lambda_registry.records import INSTANCES, utcnow
+from lambda_registry.storage.database import Database, Writer
+from lambda_registry.storage.statements import Statement
+from lambda_registry.storage.tables import tables_of
+from lambda_registry.model.kinds import INSTANCES, utcnow
 from lambda_registry.services.health import SELECT_ONE
-from lambda_registry.store.records import RecordStore
+from lambda_registry.storage.record_store import RecordStore
 
 from .support import UUID
 

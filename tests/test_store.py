@@ -1,9 +1,9 @@
 """The record store on a real write transaction, rolled back at the end."""
 
-from lambda_registry.records import INSTANCES, utcnow
+from lambda_registry.model.kinds import INSTANCES, utcnow
 from lambda_registry.services.instances import public_counts
-from lambda_registry.statuses import DESTROYED
-from lambda_registry.store.records import RecordStore
+from lambda_registry.model.statuses import DESTROYED
+from lambda_registry.storage.record_store import RecordStore
 
 from .support import OTHER_UUID, UUID
 

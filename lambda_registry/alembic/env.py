@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import event
 
-from lambda_registry.db.engine import get_engine
-from lambda_registry.db.tables import metadata
+from lambda_registry.storage.engine import get_engine
+from lambda_registry.storage.tables import metadata
 
 config = context.config
 

@@ -8,9 +8,9 @@ registry and returns a Pyramid 2 security policy whose
 
 from pyramid.exceptions import ConfigurationError
 
-from ..envelope import unauthorized
+from ..web.envelope import unauthorized
 from ..settings import get_settings
-from .userids import is_valid_user_id
+from ..model.userids import is_valid_user_id
 
 SETTING = "lambda_registry.auth"
 BUILTIN_POLICIES = {

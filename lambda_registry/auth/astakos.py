@@ -9,7 +9,7 @@ import threading
 import time
 import urllib.parse
 
-from .userids import is_valid_user_id
+from ..model.userids import is_valid_user_id
 
 # Astakos' answer is a few KB; anything past this is not an answer we can use.
 MAX_ANSWER_BYTES = 1024 * 1024

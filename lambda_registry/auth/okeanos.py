@@ -8,7 +8,7 @@ call, and never waits behind requests that need one.
 import logging
 import math
 
-from ..envelope import identity_unavailable
+from ..web.envelope import identity_unavailable
 from ..settings import get_settings
 from .astakos import AstakosClient, IdentityUnavailable
 from .cache import ChecksBusy, IdentityCache

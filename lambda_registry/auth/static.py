@@ -8,7 +8,7 @@ from pyramid.exceptions import ConfigurationError
 from ..settings import get_settings
 from .policy import TokenPolicy
 from .tokens import is_possible_token, token_key
-from .userids import USER_ID_MAX, is_valid_user_id
+from ..model.userids import USER_ID_MAX, is_valid_user_id
 
 SETTING = "lambda_registry.static_tokens"
 

@@ -20,9 +20,9 @@ import jinja2
 from pyramid.settings import asbool
 from pyramid_jinja2 import Jinja2RendererFactory
 
-from ..db.failures import is_unavailable
+from ..storage.failures import is_unavailable
 from ..services import RegistryContext
-from ..urls import path_of, route_pattern
+from ..web.urls import path_of, route_pattern
 from .assets import Assets
 
 TEMPLATE_EXTENSION = ".lrjinja2"

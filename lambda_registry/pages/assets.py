@@ -12,7 +12,7 @@ import os
 from pyramid.exceptions import ConfigurationError
 from pyramid.response import FileResponse
 
-from ..envelope import error, error_entry
+from ..web.envelope import error, error_entry
 
 OURS = os.path.join(os.path.dirname(__file__), "static")
 CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}

@@ -5,7 +5,7 @@ import sys
 
 from pyramid.paster import get_appsettings, setup_logging
 
-from ..migrate import upgrade
+from ..storage.migrate import upgrade
 from ..settings import database_url
 
 

@@ -9,11 +9,11 @@ add a NewRequest subscriber and exception views to a whole host application.
 import cornice
 from cornice.pyramidhook import register_service_views
 
-from ..cors import ServiceCors
-from ..envelope import error, error_entry
+from ..web.cors import ServiceCors
+from ..web.envelope import error, error_entry
 from ..settings import get_settings
-from ..urls import route_pattern
-from ..validation import start_request
+from ..web.urls import route_pattern
+from ..web.validation import start_request
 
 
 class RegistryContext:

@@ -3,14 +3,14 @@ what is an application's own: deleting removes it and its history, two
 body-less counters of how many times it was started, and its public count."""
 
 from ..auth import require_owner
-from ..envelope import error, error_entry, success
-from ..openapi import Answer
-from ..schemas import component_ref
-from ..records import APPLICATIONS, utcnow
-from ..statuses import APPLICATION_FAILED, UPLOADED
-from ..validation import no_body_expected
+from ..web.envelope import error, error_entry, success
+from ..web.openapi import Answer
+from ..web.schemas import component_ref
+from ..model.kinds import APPLICATIONS, utcnow
+from ..model.statuses import APPLICATION_FAILED, UPLOADED
+from ..web.validation import no_body_expected
 from . import RegistryService
-from .records import ACCEPTED, RecordApi, Texts
+from .record_endpoints import ACCEPTED, RecordApi, Texts
 
 # SPEC.md's words, in the order of Texts' fields.
 TEXTS = Texts(

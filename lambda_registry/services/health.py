@@ -2,11 +2,11 @@
 
 from sqlalchemy import literal, select
 
-from ..db import get_database
-from ..db.statements import Statement
-from ..envelope import success
-from ..openapi import Answer
-from ..schemas import component_ref
+from ..storage import get_database
+from ..storage.statements import Statement
+from ..web.envelope import success
+from ..web.openapi import Answer
+from ..web.schemas import component_ref
 from . import RegistryService
 
 SELECT_ONE = Statement(select(literal(1)))

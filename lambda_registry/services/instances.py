@@ -3,13 +3,13 @@ what is an instance's own: deleting marks it destroyed (and keeps it), a
 destroyed instance cannot change status, and the public count."""
 
 from ..auth import require_owner
-from ..envelope import error, error_entry, success
-from ..openapi import Answer
-from ..records import INSTANCES, utcnow
-from ..schemas import component_ref, status_query
-from ..statuses import ACTIVE_CODES, DESTROYED, FAILED_CODES, RUNNING
-from ..validation import query_validator
-from .records import ACCEPTED, RecordApi, Texts
+from ..web.envelope import error, error_entry, success
+from ..web.openapi import Answer
+from ..model.kinds import INSTANCES, utcnow
+from ..web.schemas import component_ref, status_query
+from ..model.statuses import ACTIVE_CODES, DESTROYED, FAILED_CODES, RUNNING
+from ..web.validation import query_validator
+from .record_endpoints import ACCEPTED, RecordApi, Texts
 
 # SPEC.md's words, in the order of Texts' fields.
 TEXTS = Texts(

@@ -2,8 +2,8 @@
 
 from pyramid.response import Response
 
-from ..jsonio import dumps_bytes
-from ..openapi import Answer, document
+from ..web.jsonio import dumps_bytes
+from ..web.openapi import Answer, document
 from . import RegistryService
 
 

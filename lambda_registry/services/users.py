@@ -1,9 +1,9 @@
 """Users (SPEC.md "Users"): the caller's id, and how many users the registry has seen."""
 
 from ..auth import identify_owner
-from ..envelope import success
-from ..openapi import Answer
-from ..schemas import component_ref
+from ..web.envelope import success
+from ..web.openapi import Answer
+from ..web.schemas import component_ref
 from . import RegistryService
 
 AUTHENTICATED = "Authenticated."

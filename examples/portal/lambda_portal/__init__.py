@@ -16,9 +16,9 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 
-from lambda_registry.db import get_database
-from lambda_registry.records import INSTANCES, utcnow
-from lambda_registry.store.records import RecordStore
+from lambda_registry.storage import get_database
+from lambda_registry.model.kinds import INSTANCES, utcnow
+from lambda_registry.storage.record_store import RecordStore
 
 from .models import AuditEntry, Base, create_portal_tables
 from .security import PortalSecurityPolicy

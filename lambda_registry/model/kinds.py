@@ -17,7 +17,7 @@ from typing import Any, Callable
 import colander
 from sqlalchemy import BigInteger, SmallInteger, String, Text as TextColumn
 
-from .schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, component_ref, required
+from ..web.schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Text, Uuid, component_ref, required
 from .statuses import APPLICATION_STATUSES, INSTANCE_STATUSES
 
 

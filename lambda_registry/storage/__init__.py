@@ -3,12 +3,12 @@ request reads and writes (``access``).
 
 Host code that writes through our store joins the same transaction::
 
-    from lambda_registry.db import get_database
+    from lambda_registry.storage import get_database
     get_database(request.registry).write(request, lambda db: ...)
 """
 
 from ..settings import get_settings
-from .access import Database, HostSessionDatabase
+from .database import Database, HostSessionDatabase
 
 
 def get_database(registry):

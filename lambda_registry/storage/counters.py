@@ -11,8 +11,8 @@ rows in opposite orders.
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..db.statements import Statement
-from ..db.tables import COUNTERS, tables_of
+from .statements import Statement
+from .tables import COUNTERS, tables_of
 
 UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 SUFFIXES = ("a", "b")  # a change touches one status, a move two

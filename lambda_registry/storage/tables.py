@@ -22,8 +22,8 @@ from sqlalchemy import (
     text,
 )
 
-from ..auth.userids import USER_ID_MAX
-from ..records import KINDS
+from ..model.userids import USER_ID_MAX
+from ..model.kinds import KINDS
 
 # Named constraints keep Alembic migrations identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {

@@ -11,7 +11,7 @@ from cornice.errors import Errors
 from .envelope import JSON, body_too_large, error, error_entry, not_json
 from .jsonio import NotStrictJSON, loads
 from .schemas import normalise_uuid
-from .settings import get_settings
+from ..settings import get_settings
 
 
 def start_request(request, **kwargs):

@@ -10,7 +10,7 @@ import re
 from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException
 
-from .db.failures import is_unavailable, sqlstate
+from ..storage.failures import is_unavailable, sqlstate
 from .envelope import EnvelopeError, database_unavailable, error, error_entry
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.config import Config
 
-from .db.engine import normalise_url
+from .engine import normalise_url
 
 
 def alembic_config(database_url):

@@ -16,7 +16,7 @@ import dataclasses
 
 from pyramid.interfaces import IRoutesMapper
 
-from .records import KINDS
+from ..model.kinds import KINDS
 from .schemas import component_ref, json_schema
 from .urls import path_of
 

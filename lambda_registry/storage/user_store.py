@@ -2,8 +2,8 @@
 
 from sqlalchemy import bindparam, update
 
-from ..db.statements import Statement
-from ..db.tables import USERS
+from .statements import Statement
+from .tables import USERS
 from .counters import UPSERTS, NamedCounters
 
 USERS_COUNTER = "users"

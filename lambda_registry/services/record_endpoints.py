@@ -9,14 +9,14 @@ import dataclasses
 from urllib.parse import urlencode
 
 from ..auth import require_owner
-from ..db import get_database
-from ..envelope import error, error_entry, success
-from ..openapi import Answer
-from ..records import utcnow
-from ..schemas import body_schema, component_ref, list_query
+from ..storage import get_database
+from ..web.envelope import error, error_entry, success
+from ..web.openapi import Answer
+from ..model.kinds import utcnow
+from ..web.schemas import body_schema, component_ref, list_query
 from ..settings import get_settings
-from ..store.records import RecordStore
-from ..validation import body_validator, json_body_expected, query_validator, uuid_in_path
+from ..storage.record_store import RecordStore
+from ..web.validation import body_validator, json_body_expected, query_validator, uuid_in_path
 from . import RegistryService
 
 

@@ -12,8 +12,8 @@ import collections
 import colander
 from sqlalchemy import bindparam, delete, select, update
 
-from ..db.statements import Statement
-from ..db.tables import tables_of
+from .statements import Statement
+from .tables import tables_of
 from .counters import UPSERTS, Counters
 
 

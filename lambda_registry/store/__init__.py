@@ -1,1 +1,0 @@
-"""Every query the API makes (see records.py, counters.py, users.py)."""
