@@ -39,6 +39,7 @@ from bench.common import (  # noqa: E402
     ENDPOINTS, GROUP, INSTANCE_ENDPOINTS, OWNER, PAGE_COMPARED, TOKEN, WRITES_IN_ORDER, build_app, databases,
     prepare, seed, wsgi_call,
 )
+from lambda_registry import get_components
 from tests.fake_astakos import FakeAstakos  # noqa: E402
 
 # -- in-process --------------------------------------------------------------
@@ -162,7 +163,7 @@ def auth_cost(url, rounds, requests):
                 wsgi_call(app, "GET", "/api/lambda_instances/?limit=0", None)
             times[("request", kind)].append((time.perf_counter() - started) / requests * 1e6)
             # The policy alone: what a request pays to know its owner.
-            policy = app.registry.lambda_registry_policy
+            policy = get_components(app.registry).policy
             started = time.perf_counter()
             for _ in range(requests * 10):
                 policy.owner_for_token(TOKEN)

@@ -5,51 +5,70 @@
 views (and, with ``lambda_registry.pages``, a renderer only we name): no
 tween, subscriber, execution policy or global exception view. ``main``
 builds the standalone application (``pserve``): ``includeme`` plus what
-only a whole application needs (the JSON 404, the security policy,
-waitress's log summary, the pages on by default).
+only a whole application needs (its transaction manager, the JSON 404,
+the security policy, waitress's log summary, the pages on by default).
+docs/architecture.md draws the way of a request through the package.
 """
 
 from pyramid.config import Configurator
 from pyramid.exceptions import ConfigurationError
 
 from . import pages
-from .web import errorviews
-from .counts import CountsCache
+from .auth import policy_for
+from .components import Components, get_components, set_components
+from .counts import Counts
 from .logs import summarise_waitress_queue_warnings
-from .seen_users import SeenUsers
-from .services import applications, health, instances, openapi, register, users
-from .settings import get_settings
+from .services import applications, instances, operations, users
+from .services.service import register
+from .settings import parse_settings
+from .storage import database_for
+from .web import errorviews
+from .web.envelope import EnvelopeError
 from .web.urls import ours_pattern, path_of, prefix_of
 
+# What a host's code may use: our parts (and the record services among
+# them), and the error they raise, whose body is the API's envelope.
+__all__ = ["EnvelopeError", "get_components", "includeme", "main"]
+
+
 def includeme(config):
-    config.include(".settings")
-    registry = config.registry
-    registry.lambda_registry_counts = CountsCache(get_settings(registry).count_cache_seconds)
-    config.include(".storage")
-    registry.lambda_registry_seen_users = SeenUsers(registry.lambda_registry_database, registry.lambda_registry_counts)
-    config.include(".auth")
-    instance_api, application_api = instances.InstanceApi(registry), applications.ApplicationApi(registry)
-    services = (
-        health.services(registry) + openapi.services(registry) + instance_api.services()
-        + application_api.services() + users.services(registry)
+    components = set_components(config.registry, Components(settings=parse_settings(config.get_settings())))
+    settings = components.settings
+    components.database = database_for(settings)
+    components.counts = Counts(components.database, settings.count_cache_seconds, settings.count_fold_every)
+    components.users = users.SeenUsers(components.database, components.counts)
+    components.policy = policy_for(config)
+    components.instances = instances.InstanceService(components)
+    components.applications = applications.ApplicationService(components)
+    components.services = tuple(
+        operations.services(components) + components.instances.services()
+        + components.applications.services() + users.services(components)
     )
-    registry.lambda_registry_services = services
-    register(config, services)
-    settings = get_settings(registry)
+    register(config, components.services)
     if settings.pages:
-
-        def public_counts(request):
-            # What the three public count endpoints answer, from the same cache.
-            return {
-                "instances": instance_api.figures(request),
-                "applications": application_api.figures(request),
-                "users": {"count": registry.lambda_registry_seen_users.count(request)},
-            }
-
-        pages.register(config, public_counts, settings.pages_refresh_seconds)
+        pages.register(config, settings.pages_refresh_seconds)
     # Our error views answer only under our own URLs: a host's errors stay the host's.
-    our_paths = [path_of(service.path) for service in services] + (pages.PATHS if settings.pages else [])
+    our_paths = [path_of(service.path) for service in components.services] + (pages.PATHS if settings.pages else [])
     errorviews.register(config, ours_pattern(prefix_of(config), our_paths))
+
+
+def writes_only(request):
+    """pyramid_tm's activate hook: reads (GET, HEAD, OPTIONS) run outside any transaction."""
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+# Transaction-managed, as the Pylons cookiecutter is: every write of a
+# request joins its request.tm, committed (or aborted) by pyramid_tm once
+# the view has answered; reads are left outside it.
+TRANSACTION_SETTINGS = {
+    "tm.manager_hook": "pyramid_tm.explicit_manager",
+    "tm.activate_hook": "lambda_registry.writes_only",
+    # A returned error response aborts too (ours are raised; a second guard).
+    "tm.commit_veto": "pyramid_tm.default_commit_veto",
+    # Else pyramid_tm asks the security policy who the user is before any
+    # view runs: a token would be checked before a bad body is refused.
+    "tm.annotate_user": "false",
+}
 
 
 def main(global_config, **settings):
@@ -59,19 +78,17 @@ def main(global_config, **settings):
             "lambda_registry.auth is not set: a standalone registry has no host "
             "to authenticate for it (use okeanos, static or package.module:factory)"
         )
-    # No pyramid_tm: standalone, our one connection is the only resource, and
-    # each write commits itself before its answer (db/access.py), 50 µs a
-    # write cheaper (docs/performance.md). In a host with pyramid_tm, our
-    # writes join request.tm instead.
-
+    for name, value in TRANSACTION_SETTINGS.items():
+        settings.setdefault(name, value)
     # The landing page and the docs are the standalone service's face; a
     # host turns them on itself.
     settings.setdefault("lambda_registry.pages", "true")
     with Configurator(settings=settings) as config:
+        config.include("pyramid_tm")
         config.include(includeme)
         # Standalone, the whole application is ours: every URL answers in JSON.
         config.add_notfound_view(errorviews.http_exception_view)
-        config.set_security_policy(config.registry.lambda_registry_policy)
+        config.set_security_policy(get_components(config.registry).policy)
     # The server is ours too: waitress would log a line per queued request.
     summarise_waitress_queue_warnings()
     return config.make_wsgi_app()

@@ -10,6 +10,8 @@ import os
 
 from pyramid.exceptions import ConfigurationError
 
+from .components import get_components
+
 PREFIX = "lambda_registry."
 DEFAULT_IDENTITY_URL = "https://accounts.okeanos.grnet.gr/identity/v2.0"
 
@@ -96,10 +98,19 @@ SETTINGS = {
     "max_page_size": ("1000", _positive_int),
     "max_body_bytes": ("65536", _positive_int),
     "db_timeout": ("5", _positive_float),
+    # Database connections a process keeps: at least the server's threads
+    # (production.ini's waitress and gunicorn's --threads), or requests past
+    # the pool open and close a connection each. Overflow: opened for a
+    # burst, closed when given back.
+    "pool_size": ("8", _positive_int),
+    "pool_overflow": ("8", _non_negative_int),
     # How many times a write is run when the database says try again
     # (deadlock, serialization failure).
     "retry_attempts": ("3", _positive_int),
     "count_cache_seconds": ("1", _non_negative_float),
+    # Every how many of a process's writes the count changes are folded
+    # into the totals (counts.py): fewer folds, more rows for a count to sum.
+    "count_fold_every": ("256", _positive_int),
     # A host's own session (the name of a request attribute), to share its
     # connection and transaction instead of opening ours.
     "dbsession": (None, _optional_text),
@@ -125,8 +136,11 @@ class RegistrySettings:
     max_page_size: int
     max_body_bytes: int
     db_timeout: float
+    pool_size: int
+    pool_overflow: int
     retry_attempts: int
     count_cache_seconds: float
+    count_fold_every: int
     dbsession: str | None
     cors_origins: object  # frozenset of origins, or "*"
     pages: bool
@@ -168,9 +182,5 @@ def parse_settings(settings, environ=os.environ):
     return RegistrySettings(database_url=url, **values)
 
 
-def includeme(config):
-    config.registry.lambda_registry_settings = parse_settings(config.get_settings())
-
-
 def get_settings(registry) -> RegistrySettings:
-    return registry.lambda_registry_settings
+    return get_components(registry).settings

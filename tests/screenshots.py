@@ -12,6 +12,7 @@ import tempfile
 import uuid
 
 import lambda_registry
+from lambda_registry import get_components
 from lambda_registry.storage.migrate import upgrade
 
 from .browser import LocalPage, launched_browser
@@ -63,7 +64,7 @@ def main():
                 page.page.screenshot(path=OUTPUT / f"docs-{width}.png")
                 assert page.refused == [] and page.console_errors == []
                 page.close()
-        app.registry.lambda_registry_database.dispose()
+        get_components(app.registry).database.dispose()
     print(f"screenshots in {OUTPUT}")
 
 

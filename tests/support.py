@@ -5,15 +5,18 @@ import contextlib
 import http.client
 import json
 import logging
+import os
 import pathlib
 import socket
 import threading
 import time
 
 from pyramid.paster import get_appsettings
+import sqlalchemy
 import waitress.server
 
 import lambda_registry
+from lambda_registry import get_components
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -52,7 +55,7 @@ def build_app(database_url, **overrides):
 
 def dispose(app):
     """Close an app's database connections (and a host portal's own)."""
-    app.registry.lambda_registry_database.dispose()
+    get_components(app.registry).database.dispose()
     engine = getattr(app.registry, "portal_engine", None)
     if engine is not None:
         engine.dispose()
@@ -249,3 +252,26 @@ class TokenLeakHandler(logging.Handler):
             text = repr(record.__dict__)
         if any(token in text for token in SECRET_TOKENS):
             self.leaks.append(record.name)
+
+
+@contextlib.contextmanager
+def scratch_database(database_url, folder):
+    """The URL of an empty database of the same kind as ``database_url``: a
+    SQLite file in ``folder``, or a new PostgreSQL database on the same
+    server (dropped afterwards, whatever is still connected)."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{folder / 'scratch.sqlite'}"
+        return
+    server = sqlalchemy.make_url(database_url)
+    name = f"lr_scratch_{os.getpid()}"
+    admin = sqlalchemy.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    drop = sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        with admin.connect() as connection:
+            connection.execute(drop)
+            connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(drop)
+        admin.dispose()

@@ -3,6 +3,7 @@
 from sqlalchemy import text
 import webtest
 
+from lambda_registry import get_components
 from lambda_registry.counts import CountsCache
 
 from .support import ALICE, FakeClock, new_instance
@@ -24,7 +25,7 @@ def counted(app, key="running"):
 
 def test_other_processes_writes_show_within_count_cache_seconds(make_app, clean_db):
     app = make_app(**{"lambda_registry.count_cache_seconds": "0.5"})
-    clock = app.registry.lambda_registry_counts.clock = FakeClock()
+    clock = get_components(app.registry).counts.cache.clock = FakeClock()
     client = webtest.TestApp(app)
     assert counted(client) == "0"
     bump_behind_the_apps_back(clean_db, 3)

@@ -5,7 +5,6 @@ import logging
 import pytest
 import webtest
 
-import lambda_registry
 
 from .support import ALICE, UUID, assert_envelope, build_app, new_instance
 

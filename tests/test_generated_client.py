@@ -5,7 +5,6 @@ of both resources against the app on real waitress, answers parsed into
 its models."""
 
 import importlib
-import json
 import os
 import subprocess
 import sys

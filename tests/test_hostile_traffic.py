@@ -12,6 +12,7 @@ from pyramid.config import Configurator
 import pytest
 import webtest
 
+from lambda_registry import get_components
 from lambda_registry.auth.policy import refusal_tally
 from lambda_registry.logs import QueueWarningSummary, Tally
 
@@ -83,7 +84,7 @@ def live_okeanos(make_okeanos_app):
     (whose calls may take 5 s: the gate, not the timeout, ends them here)."""
     app = make_okeanos_app(**{"lambda_registry.okeanos.max_concurrent_checks": "2", "lambda_registry.okeanos.timeout": "5"})
     with served(app, threads=16) as address:
-        yield address, app.registry.lambda_registry_policy.cache
+        yield address, get_components(app.registry).policy.cache
 
 
 
@@ -286,7 +287,7 @@ def test_a_host_identity_that_is_a_string_is_the_owner(host, query):
 def test_refused_tokens_are_summarised_once_per_interval_never_shown(make_okeanos_app, caplog):
     app = make_okeanos_app()
     clock = FakeClock()
-    app.registry.lambda_registry_policy.refusals = refusal_tally(clock)
+    get_components(app.registry).policy.refusals = refusal_tally(clock)
     client = webtest.TestApp(app)
     tokens = [secrets.token_hex(16) for _ in range(40)]
     with caplog.at_level(logging.WARNING, logger="lambda_registry.auth"):

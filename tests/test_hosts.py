@@ -144,7 +144,7 @@ def test_reads_never_join_the_hosts_transaction_writes_do(database_url, clean_db
     host = make_host(settings_for(database_url, **{"tm.manager_hook": recording_manager}), PREFIX)
     app = webtest.TestApp(host)
     app.post_json(PREFIX + "/api/lambda_instances/", new_instance(), headers=ALICE, status=202)
-    assert managers[-1].joined == ["WriterDataManager"]
+    assert managers[-1].joined == ["ConnectionDataManager"]
     for path in ["/api/lambda_instances/count", "/api/lambda_instances/", "/api/lambda_instances/" + UUID, "/__heartbeat__"]:
         app.get(PREFIX + path, headers=ALICE, status=200)
         assert managers[-1].joined == [], path

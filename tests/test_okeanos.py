@@ -8,6 +8,7 @@ import time
 import pytest
 import webtest
 
+from lambda_registry import get_components
 from lambda_registry.auth.cache import REJECTED_TTL, IdentityCache
 from lambda_registry.settings import get_settings
 
@@ -92,7 +93,7 @@ def test_unknown_token_is_401_and_a_flood_of_it_is_damped(okeanos, fake):
 def with_clock(app, clock):
     """The app's identity cache, anew, on ``clock`` (and the app's settings)."""
     settings = get_settings(app.registry)
-    policy = app.registry.lambda_registry_policy
+    policy = get_components(app.registry).policy
     policy.cache = IdentityCache(settings.okeanos_cache_ttl, settings.okeanos_cache_size,
                                  settings.okeanos_max_concurrent_checks, clock=clock)
     return webtest.TestApp(app)
@@ -166,7 +167,7 @@ def test_least_recently_used_tokens_leave_a_full_cache_first(make_okeanos_app, f
 def test_cache_keys_are_not_tokens(make_okeanos_app, fake):
     policy_app = make_okeanos_app()
     webtest.TestApp(policy_app).get("/api/lambda_instances/", headers=token_headers(CAROL_TOKEN))
-    cache = policy_app.registry.lambda_registry_policy.cache
+    cache = get_components(policy_app.registry).policy.cache
     assert len(cache) == 1
     (key,) = cache.accepted.entries
     assert isinstance(key, bytes) and len(key) == 32

@@ -12,6 +12,7 @@ from pyramid.interfaces import IRoutesMapper
 import pytest
 import webtest
 
+from lambda_registry import get_components
 from lambda_registry import pages
 
 from .support import ALICE, BOB, UUID, assert_envelope, new_application, new_instance, settings_for
@@ -168,7 +169,7 @@ def test_document_honours_the_route_prefix_of_a_host(database_url):
     document = host.get("/portal/registry/api/openapi.json").json
     assert document["paths"] and all(path.startswith("/portal/registry/") for path in document["paths"])
     assert "/portal/registry/api/lambda_instances/{uuid}/status" in document["paths"]
-    host.app.registry.lambda_registry_database.dispose()
+    get_components(host.app.registry).database.dispose()
 
 
 def test_spec_examples_in_the_document_are_real_answers(testapp, document):

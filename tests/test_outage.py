@@ -13,7 +13,6 @@ import time
 import pytest
 import webtest
 
-import lambda_registry
 from lambda_registry.storage.migrate import upgrade
 
 from .support import ALICE, UUID, assert_envelope, build_app, free_port, new_instance

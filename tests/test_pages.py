@@ -12,6 +12,7 @@ from pyramid.exceptions import ConfigurationError
 import sqlalchemy
 import webtest
 
+from lambda_registry import get_components
 from lambda_registry.pages import with_thousands
 
 from .minimal_host import make_host
@@ -95,7 +96,7 @@ def test_the_landing_page_is_answered_from_the_counts_cache_without_the_database
     testapp = webtest.TestApp(app)
     testapp.get("/")  # loads the counts
     checkouts = []
-    engine = app.registry.lambda_registry_database.engine
+    engine = get_components(app.registry).database.engine
     listener = lambda *args: checkouts.append(1)  # noqa: E731
     sqlalchemy.event.listen(engine, "checkout", listener)
     try:
@@ -103,7 +104,7 @@ def test_the_landing_page_is_answered_from_the_counts_cache_without_the_database
             testapp.get("/", status=200)
     finally:
         sqlalchemy.event.remove(engine, "checkout", listener)
-    assert app.registry.lambda_registry_settings.count_cache_seconds > 0
+    assert get_components(app.registry).settings.count_cache_seconds > 0
     assert checkouts == []
 
 

@@ -2,6 +2,8 @@
 its routes, root factory, security policy and error pages; its session says
 who the owner is; its writes and ours commit or abort together."""
 
+import html.parser
+
 from pyramid.paster import get_appsettings
 import pytest
 import webtest
@@ -35,10 +37,18 @@ def close_portals():
         dispose(BUILT.pop())
 
 
+def clear_portal_tables(engine):
+    """Ours and the portal's own (its first app made them)."""
+    clear_tables(engine)
+    with engine.begin() as connection:
+        for table in lambda_portal.Base.metadata.sorted_tables:
+            connection.execute(table.delete())
+
+
 @pytest.fixture
 def portal(database_url, clean_db):
     app = portal_app(database_url)  # creates portal_audit
-    clear_tables(clean_db)
+    clear_portal_tables(clean_db)
     return app
 
 
@@ -137,6 +147,50 @@ def test_a_host_view_that_writes_through_our_models_then_fails_leaves_nothing(po
     assert query("SELECT count(*) FROM lambda_instance_owner_counts WHERE record_count <> 0")[0][0] == 0
 
 
+class ErrorItems(html.parser.HTMLParser):
+    """The portal's ``<li data-location data-name>description</li>`` items."""
+
+    def __init__(self):
+        super().__init__()
+        self.items, self._open = [], None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "li":
+            attributes = dict(attrs)
+            self._open = [attributes.get("data-location"), attributes.get("data-name"), ""]
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open[2] += data
+
+    def handle_endtag(self, tag):
+        if tag == "li" and self._open is not None:
+            self.items.append(tuple(self._open))
+            self._open = None
+
+
+def error_items(page):
+    parser = ErrorItems()
+    parser.feed(page)
+    return parser.items
+
+
+@pytest.mark.parametrize("bad_uuid", ["NOT a uuid at all", "", "00000000-0000-4000-8000-00000000000G"])
+def test_a_host_import_of_a_bad_record_is_refused_with_the_apis_errors(portal, query, bad_uuid):
+    """Host code writes through the same service as the API, so the same
+    rules hold: the portal's import of a bad uuid stores nothing (not even
+    the portal's audit entry of that request) and shows the API's errors."""
+    sign_in(portal)
+    refused = portal.post("/audit-import", {"uuid": bad_uuid}, status=400)
+    shown = error_items(refused.text)
+    api = portal.post_json(API, new_instance(uuid=bad_uuid, name="imported by the portal", status="2"), status=400)
+    assert shown == [(e["location"], e["name"], e["description"]) for e in api.json["errors"]]
+    assert ("body", "uuid") in [(location, name) for location, name, _ in shown]
+    assert query("SELECT count(*) FROM portal_audit")[0][0] == 0
+    assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0
+    assert portal.get(API).json["data"] == []
+
+
 def test_settings_come_from_the_hosts_ini(portal):
     sign_in(portal)
     parameters = portal.get("/registry/api/openapi.json").json["paths"][API.rstrip("/")]["get"]["parameters"]
@@ -170,7 +224,7 @@ def test_token_in_host_session_mode_is_not_a_login(portal):
 def portal_own_session(database_url, clean_db):
     """The portal with the registry on its own session, joined to the host's request.tm."""
     app = portal_app(database_url, **{"lambda_registry.dbsession": ""})
-    clear_tables(clean_db)
+    clear_portal_tables(clean_db)
     return app
 
 

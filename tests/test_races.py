@@ -68,11 +68,31 @@ def test_concurrent_updates_of_one_record_keep_history_and_counters_exact(live, 
     assert sorted(history[1:]) == sorted(updates)
     # The record's status is the one committed last.
     assert (record["status"], record["failure_message"]) == history[-1]
-    # The counters moved the record from status to status: it is counted once.
-    counts = dict(query("SELECT status, record_count FROM lambda_instance_status_counts WHERE record_count <> 0"))
-    assert counts == {int(record["status"]): 1}
+    # The counters moved the record from status to status: it is counted once, in its last status.
+    _, _, count = call(live, "GET", f"/api/lambda_instances/count?status={record['status']}")
+    assert (count["data"]["count"], count["data"]["created"]) == ("1", "1")
     counters_agree()
     print(f"\n[races] 40 concurrent updates: all 202, history {len(history)}, retries {retries()}")
+
+
+def test_history_order_at_order_and_updated_at_agree_after_50_concurrent_updates(live):
+    """Each update's time is taken inside its turn, after the record is locked."""
+    call(live, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(status="2"))
+    codes = [str(code) for code in range(24) if code != 6]
+    answers = in_parallel(
+        lambda n: call(live, "POST", f"/api/lambda_instances/{UUID}/status/", ALICE_TOKEN,
+                       {"status": codes[n % len(codes)], "failure_message": f"update {n}"}),
+        range(50),
+    )
+    assert [status for status, _, _ in answers] == [202] * 50
+    record = call(live, "GET", f"/api/lambda_instances/{UUID}", ALICE_TOKEN)[2]["data"][0]
+    stamps = [entry["at"] for entry in record["history"]]
+    assert len(stamps) == 51
+    # ISO 8601 UTC to the microsecond: text order is time order.
+    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps), stamps
+    assert record["updated_at"] == stamps[-1]
+    assert (record["status"], record["failure_message"]) == (record["history"][-1]["status"],
+                                                             record["history"][-1]["failure_message"])
 
 
 def test_concurrent_deletes_destroy_once(live, query):

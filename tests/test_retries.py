@@ -1,12 +1,16 @@
-"""PostgreSQL deadlocks are retried by our writes; out of attempts, a clean 503.
+"""PostgreSQL's transient errors are retried by our writes; out of attempts, a clean 503.
 
-The test's own connection and the app's request lock the same two rows in
-opposite orders. The test's side waits 10 s before looking for deadlocks,
-the app's the default 1 s, so PostgreSQL aborts the app's transaction.
+Since the counters stopped being shared rows (count_changes), two writes
+of different records no longer lock anything in common, so a real
+deadlock cannot be arranged through the API any more. The server itself
+raises the error instead: a trigger, created by the test on the history
+table, fails the first ``n`` history inserts with SQLSTATE 40P01
+(deadlock_detected), exactly as a deadlock victim's statement fails. A
+sequence counts the attempts because its ``nextval`` survives the
+rollback that follows each failure.
 """
 
 import logging
-import threading
 
 import pytest
 from sqlalchemy import text
@@ -14,7 +18,7 @@ import webtest
 
 from .conftest import PG_URL
 from .minimal_host import make_host
-from .support import ALICE, UUID, assert_envelope, dispose, new_instance, settings_for, wait_for
+from .support import ALICE, UUID, assert_envelope, dispose, new_instance, settings_for
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_DATABASE_URL (PostgreSQL)")
 
@@ -22,14 +26,14 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="needs LAMBDA_REGISTRY_TEST_D
 @pytest.fixture
 def postgres_only(database_url, clean_db):
     if database_url != PG_URL:
-        pytest.skip("deadlocks are PostgreSQL's")
+        pytest.skip("the injected failure is a PostgreSQL trigger")
     return clean_db
 
 
 @pytest.fixture(params=["standalone", "embedded"])
 def app_of(request, database_url, make_app):
-    """``app_of(**settings)``: the standalone app (each write its own
-    transaction), or the minimal host (writes joined to its request.tm)."""
+    """``app_of(**settings)``: the standalone app, or the minimal host
+    (writes joined to its request.tm)."""
     if request.param == "standalone":
         yield lambda **overrides: webtest.TestApp(make_app(**overrides))
         return
@@ -39,54 +43,63 @@ def app_of(request, database_url, make_app):
         dispose(host)
 
 
-def waiting_for_a_lock(engine):
+@pytest.fixture
+def failing_history_inserts(postgres_only):
+    """``fail(n)``: the next ``n`` inserts into the instances' history raise 40P01."""
+    engine = postgres_only
+
+    def fail(times):
+        with engine.begin() as connection:
+            connection.execute(text("CREATE SEQUENCE lr_test_attempts"))
+            connection.execute(text(f"""
+                CREATE FUNCTION lr_test_fail_first() RETURNS trigger AS $$
+                BEGIN
+                    IF nextval('lr_test_attempts') <= {int(times)} THEN
+                        RAISE EXCEPTION 'deadlock detected (injected by the test)' USING ERRCODE = '40P01';
+                    END IF;
+                    RETURN NEW;
+                END $$ LANGUAGE plpgsql"""))
+            connection.execute(text(
+                "CREATE TRIGGER lr_test_fail_first BEFORE INSERT ON lambda_instance_status_changes "
+                "FOR EACH ROW EXECUTE FUNCTION lr_test_fail_first()"))
+
+    yield fail
+    with engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER IF EXISTS lr_test_fail_first ON lambda_instance_status_changes"))
+        connection.execute(text("DROP FUNCTION IF EXISTS lr_test_fail_first()"))
+        connection.execute(text("DROP SEQUENCE IF EXISTS lr_test_attempts"))
+
+
+def attempts(engine):
     with engine.connect() as connection:
-        return connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).scalar() > 0
+        return connection.execute(text("SELECT last_value FROM lr_test_attempts")).scalar_one()
 
 
-def deadlock_one_update(engine, app):
-    """Post a status update that PostgreSQL aborts once as a deadlock victim."""
-    instance_id = None
-    with engine.connect() as connection:
-        instance_id = connection.execute(text("SELECT id FROM lambda_instances")).scalar_one()
-    answers = []
-    with engine.connect() as blocker:
-        transaction = blocker.begin()
-        blocker.execute(text("SET LOCAL deadlock_timeout = '10s'"))
-        # Hold the counter row the update will need after locking the record.
-        blocker.execute(text("UPDATE lambda_instance_status_counts SET record_count = record_count WHERE status = 2"))
-        request = threading.Thread(
-            target=lambda: answers.append(
-                app.post_json(f"/api/lambda_instances/{UUID}/status/", {"status": "10"}, headers=ALICE, status="*")
-            )
-        )
-        request.start()
-        # The app now holds the record and waits for the counter row.
-        wait_for(lambda: waiting_for_a_lock(engine), what="the request waiting for the counter row")
-        blocker.execute(text("SELECT id FROM lambda_instances WHERE id = :id FOR UPDATE"), {"id": instance_id})
-        transaction.rollback()
-        request.join(30)
-    return answers[0]
-
-
-def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, app_of, caplog):
+def test_a_deadlock_is_retried_and_the_update_stored_once(postgres_only, failing_history_inserts, app_of, caplog):
     caplog.set_level(logging.INFO, logger="lambda_registry.storage")
     app = app_of()
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
-    response = deadlock_one_update(postgres_only, app)
+    failing_history_inserts(1)
+    response = app.post_json(f"/api/lambda_instances/{UUID}/status/", {"status": "10"}, headers=ALICE, status="*")
     assert_envelope(response, 202)
+    assert attempts(postgres_only) == 2
     retried = [record.getMessage() for record in caplog.records if "retrying" in record.getMessage()]
-    assert len(retried) == 1 and "OperationalError" in retried[0]
+    assert len(retried) == 1 and "DeadlockDetected" in retried[0]
     history = app.get(f"/api/lambda_instances/{UUID}", headers=ALICE).json["data"][0]["history"]
     assert [entry["status"] for entry in history] == ["2", "10"]
-    counts = app.get("/api/lambda_instances/count?status=2").json["data"]["count"]
-    assert counts == "0"
+    assert app.get("/api/lambda_instances/count?status=2").json["data"]["count"] == "0"
+    assert app.get("/api/lambda_instances/count?status=10").json["data"]["count"] == "1"
 
 
-def test_out_of_attempts_is_a_clean_503(postgres_only, app_of):
-    app = app_of(**{"lambda_registry.retry_attempts": "1"})
+def test_out_of_attempts_is_a_clean_503(postgres_only, failing_history_inserts, app_of):
+    app = app_of(**{"lambda_registry.retry_attempts": "2"})
     app.post_json("/api/lambda_instances/", new_instance(status="2"), headers=ALICE, status=202)
-    response = deadlock_one_update(postgres_only, app)
+    failing_history_inserts(2)
+    response = app.post_json(f"/api/lambda_instances/{UUID}/status/", {"status": "10"}, headers=ALICE, status="*")
     assert_envelope(response, 503, "The database is unavailable.")
-    history = app.get(f"/api/lambda_instances/{UUID}", headers=ALICE).json["data"][0]["history"]
-    assert [entry["status"] for entry in history] == ["2"]
+    assert attempts(postgres_only) == 2
+    details = app.get(f"/api/lambda_instances/{UUID}", headers=ALICE).json["data"][0]
+    assert details["status"] == "2"
+    assert [entry["status"] for entry in details["history"]] == ["2"]
+    assert app.get("/api/lambda_instances/count?status=2").json["data"]["count"] == "1"
+    assert app.get("/api/lambda_instances/count?status=10").json["data"]["count"] == "0"

@@ -1,7 +1,6 @@
 """The seed document's curl examples, byte for byte, against real waitress,
 and the console script that builds the schema."""
 
-import json
 import subprocess
 import sys
 

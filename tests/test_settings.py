@@ -1,11 +1,13 @@
 """Settings: defaults, checks at start-up, the environment override."""
 
+import configparser
+
 import pytest
 from pyramid.exceptions import ConfigurationError
 
 from lambda_registry.settings import DEFAULT_IDENTITY_URL, parse_settings
 
-from .support import build_app
+from .support import ROOT, build_app
 
 
 
@@ -69,3 +71,12 @@ def test_missing_database_fails_naming_it():
 def test_bad_value_fails_at_start_up_naming_the_setting(database_url, name, value):
     with pytest.raises(ConfigurationError, match=name.replace(".", r"\.")):
         build_app(database_url, **{name: value})
+
+
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_each_shipped_ini_keeps_a_database_connection_per_server_thread(ini):
+    """Past the pool, every request would open (and close) a connection of its own."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / ini)
+    threads = int(parser["server:main"]["threads"])
+    assert int(parser["app:main"]["lambda_registry.pool_size"]) >= threads

@@ -1,68 +1,90 @@
 """The record store on a real write transaction, rolled back at the end."""
 
-from lambda_registry.model.kinds import INSTANCES, utcnow
-from lambda_registry.services.instances import public_counts
+import datetime
+
+import pytest
+
+from lambda_registry.counts import instance_figures
+from lambda_registry.model.kinds import INSTANCES
 from lambda_registry.model.statuses import DESTROYED
 from lambda_registry.storage.record_store import RecordStore
 
 from .support import OTHER_UUID, UUID
 
-STORE = RecordStore(INSTANCES)
+
+@pytest.fixture
+def store(counts):
+    return RecordStore(INSTANCES, counts)
 
 
-def create(db, owner="alice", uuid=UUID, status=2):
+def create(store, executor, owner="alice", uuid=UUID, status=2):
     values = {"uuid": uuid, "name": "name", "instance_info": "{}", "status": status, "failure_message": ""}
-    return STORE.create(db, owner, values, utcnow())
+    return store.create(executor, owner, values)
 
 
-def change(db, status, owner="alice", uuid=UUID, message=""):
-    return STORE.change_status(db, owner, STORE.lock(db, owner, uuid), status, message, utcnow())
+def change(store, executor, status, owner="alice", uuid=UUID, message=""):
+    return store.change_status(executor, owner, store.lock(executor, owner, uuid), status, message)
 
 
-def test_create_is_decided_by_the_unique_constraint(writer):
-    assert create(writer) is True
-    assert create(writer) is False
-    assert create(writer, owner="bob") is True
-    assert STORE.counters.owned(writer, "alice") == 1
-    assert STORE.counters.owned(writer, "bob") == 1
+def test_create_is_decided_by_the_unique_constraint(store, writer):
+    assert create(store, writer) is True
+    assert create(store, writer) is False
+    assert create(store, writer, owner="bob") is True
+    assert store.owned(writer, "alice") == 1
+    assert store.owned(writer, "bob") == 1
 
 
-def test_change_status_reports_real_changes_only(writer):
-    create(writer)
-    assert change(writer, 2) is False  # what it already has
-    assert change(writer, 10) is True
-    again = STORE.lock(writer, "alice", UUID)
+def test_change_status_reports_real_changes_only(store, writer):
+    create(store, writer)
+    assert change(store, writer, 2) is False  # what it already has
+    assert change(store, writer, 10) is True
+    again = store.lock(writer, "alice", UUID)
     assert (again.status, again.failure_message) == (10, "")
-    _, history = STORE.details(writer, "alice", UUID)
-    assert [entry[0] for entry in history] == [2, 10]
+    _, history = store.details(writer, "alice", UUID)
+    assert [entry.history_status for entry in history] == [2, 10]
 
 
-def test_lookups_are_scoped_to_the_owner(writer):
-    create(writer)
-    assert STORE.details(writer, "bob", UUID) is None
-    assert STORE.lock(writer, "bob", UUID) is None
-    assert STORE.details(writer, "alice", UUID)[0][0] == UUID
+def test_lookups_are_scoped_to_the_owner(store, writer):
+    create(store, writer)
+    assert store.details(writer, "bob", UUID) is None
+    assert store.lock(writer, "bob", UUID) is None
+    assert store.details(writer, "alice", UUID)[0].uuid == UUID
 
 
-def test_counters_follow_each_change(writer):
-    create(writer, status=0)
-    create(writer, uuid=OTHER_UUID, status=21)
-    change(writer, DESTROYED)
-    assert public_counts(STORE.counters.public(writer)) == {"count": 0, "running": 0, "created": 2, "failed": 1}
-    assert STORE.counters.owned(writer, "alice", [DESTROYED]) == 1
-    assert [row[0] for row in STORE.page(writer, "alice", [21], 10, 0)] == [OTHER_UUID]
+def test_counters_follow_each_change(store, writer, counts):
+    create(store, writer, status=0)
+    create(store, writer, uuid=OTHER_UUID, status=21)
+    change(store, writer, DESTROYED)
+    public = counts.kinds[INSTANCES.key].public(writer)
+    assert instance_figures(public) == {"count": 0, "running": 0, "created": 2, "failed": 1}
+    assert store.owned(writer, "alice", [DESTROYED]) == 1
+    assert [row.uuid for row in store.page(writer, "alice", [21], 10, 0)] == [OTHER_UUID]
 
 
-def test_delete_removes_the_record_its_history_and_its_count(writer, query):
-    create(writer, status=0)
-    STORE.delete(writer, "alice", STORE.lock(writer, "alice", UUID))
-    assert STORE.details(writer, "alice", UUID) is None
-    assert public_counts(STORE.counters.public(writer))["created"] == 0
-    assert STORE.counters.owned(writer, "alice") == 0
-    assert create(writer, status=0) is True  # the uuid may be registered again
+def test_delete_removes_the_record_its_history_and_its_count(store, writer, counts):
+    create(store, writer, status=0)
+    store.delete(writer, "alice", store.lock(writer, "alice", UUID))
+    assert store.details(writer, "alice", UUID) is None
+    assert instance_figures(counts.kinds[INSTANCES.key].public(writer))["created"] == 0
+    assert store.owned(writer, "alice") == 0
+    assert create(store, writer, status=0) is True  # the uuid may be registered again
 
 
-def test_nothing_outlives_the_rolled_back_transaction(writer, query):
-    create(writer)
-    writer.close()  # what the fixture does after every test
+def test_a_change_is_stamped_after_the_records_previous_time_whatever_the_clock(counts, writer):
+    """A clock that steps back (or stands still) still gives each change a later time."""
+    moment = datetime.datetime(2026, 6, 1, 12, 0, 0)
+    times = iter([moment, moment - datetime.timedelta(seconds=5), moment])
+    store = RecordStore(INSTANCES, counts, clock=lambda: next(times))
+    create(store, writer)
+    change(store, writer, 10)
+    change(store, writer, 12)
+    _, history = store.details(writer, "alice", UUID)
+    stamps = [entry.history_at for entry in history]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3, stamps
+    assert stamps == ["2026-06-01T12:00:00.000000Z", "2026-06-01T12:00:00.000001Z", "2026-06-01T12:00:00.000002Z"]
+
+
+def test_nothing_outlives_the_rolled_back_transaction(store, writer, query):
+    create(store, writer)
+    writer.connection.rollback()
     assert query("SELECT count(*) FROM lambda_instances")[0][0] == 0

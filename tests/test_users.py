@@ -5,7 +5,8 @@ import concurrent.futures
 import pytest
 import webtest
 
-from lambda_registry.seen_users import INTERVAL
+from lambda_registry import get_components
+from lambda_registry.services.users import INTERVAL
 
 from .support import ALICE, BOB, FakeClock, assert_envelope, call, new_application, new_instance, served, token_headers
 
@@ -71,7 +72,7 @@ def test_a_failed_write_still_remembers_its_valid_caller(testapp):
 
 def test_other_requests_record_a_user_at_most_once_a_minute(make_app, query):
     app = make_app()
-    clock = app.registry.lambda_registry_seen_users.clock = FakeClock()
+    clock = get_components(app.registry).users.clock = FakeClock()
     client = webtest.TestApp(app)
     client.get("/api/lambda_instances/", headers=ALICE)
     (first,) = query("SELECT last_seen FROM lambda_users")
@@ -103,5 +104,5 @@ def test_the_count_is_the_counter_not_a_scan(testapp, query, clean_db):
 
     with clean_db.begin() as connection:  # what another process's new user does
         connection.execute(text("UPDATE lambda_counters SET value = 41 WHERE name = 'users'"))
-    testapp.app.registry.lambda_registry_counts.clear()
+    get_components(testapp.app.registry).counts.cache.clear()
     assert users_count(testapp) == "41"

@@ -8,8 +8,9 @@ registry and returns a Pyramid 2 security policy whose
 
 from pyramid.exceptions import ConfigurationError
 
-from ..web.envelope import unauthorized
+from ..components import get_components
 from ..settings import get_settings
+from ..web.envelope import unauthorized
 from ..model.userids import is_valid_user_id
 
 SETTING = "lambda_registry.auth"
@@ -41,11 +42,6 @@ def load_policy(config, name):
     return policy
 
 
-def get_policy(registry):
-    """Our policy, or None when the host's decides."""
-    return registry.lambda_registry_policy
-
-
 def request_owner(request):
     """The owner id of the caller, or None: our policy decides, or the host's.
 
@@ -53,7 +49,7 @@ def request_owner(request):
     ``False``, ``0`` or ``123`` (not a string) is nobody, never the owner
     ``"False"`` or ``"123"``.
     """
-    policy = get_policy(request.registry)
+    policy = get_components(request.registry).policy
     if policy is None:
         userid = request.authenticated_userid
     else:
@@ -69,16 +65,7 @@ def identify_owner(request, **kwargs):
     request.validated["owner"] = owner
 
 
-def require_owner(request, **kwargs):
-    """Cornice validator: ``identify_owner``, and the caller is a user the
-    registry has seen (recorded when due, ``seen_users.py``)."""
-    identify_owner(request)
-    request.registry.lambda_registry_seen_users.seen(request, request.validated["owner"])
-
-
-identify_owner.requires_token = require_owner.requires_token = True  # for the OpenAPI document
-
-
-def includeme(config):
+def policy_for(config):
+    """The policy ``lambda_registry.auth`` names, or None (the host's decides)."""
     name = get_settings(config.registry).auth
-    config.registry.lambda_registry_policy = None if name is None else load_policy(config, name)
+    return None if name is None else load_policy(config, name)

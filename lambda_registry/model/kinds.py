@@ -21,11 +21,6 @@ from ..web.schemas import STORED_UUID_PATTERN, JsonObject, Name, StatusCode, Tex
 from .statuses import APPLICATION_STATUSES, INSTANCE_STATUSES
 
 
-def timestamp(moment):
-    """ISO 8601 UTC, to the microsecond, with a ``Z`` (stored naive, always UTC)."""
-    return moment.isoformat(timespec="microseconds") + "Z"
-
-
 def utcnow():
     # Stored naive, always UTC: SQLite has no time zones.
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -93,7 +88,7 @@ def status_fields(statuses):
 
 
 def _named(attribute, suffix):
-    """A name derived from another: ``table = row + "s"``."""
+    """A name derived from another: ``table = name + "s"``."""
     return property(lambda kind: getattr(kind, attribute) + suffix)
 
 
@@ -102,17 +97,24 @@ class RecordKind:
     """A kind of record: its names, its tables and its fields."""
 
     key: str  # "instance": names its history's foreign key and its operations
-    row: str  # "lambda_instance": its tables are named after it
+    name: str  # "lambda_instance": its tables are named after it
+    plural: str  # "instances": its URLs, its OpenAPI tag and operations
     fields: tuple
     statuses: Any
     # Fields whose totals by status the public counters keep beside the records.
     summed: tuple = ()
 
-    table = _named("row", "s")
-    history_table = _named("row", "_status_changes")
-    status_counts_table = _named("row", "_status_counts")
-    owner_counts_table = _named("row", "_owner_counts")
+    table = _named("name", "s")
+    history_table = _named("name", "_status_changes")
+    status_counts_table = _named("name", "_status_counts")
+    owner_counts_table = _named("name", "_owner_counts")
+    count_changes_table = _named("name", "_count_changes")
     history_key = _named("key", "_id")
+
+    @property
+    def singular(self):
+        """In words: "lambda instance"."""
+        return self.name.replace("_", " ")
 
     def field(self, name):
         return next(field for field in self.fields if field.name == name)
@@ -132,12 +134,13 @@ class RecordKind:
         return ("uuid",) + tuple(field.name for field in self.fields) + ("created_at", "updated_at")
 
     def answer(self, row):
-        """The JSON of a record, from a row of ``answer_columns``."""
-        record = {"uuid": row[0]}
-        for field, value in zip(self.fields, row[1:]):
-            record.update(field.answer(value))
-        record["created_at"] = timestamp(row[-2])
-        record["updated_at"] = timestamp(row[-1])
+        """The JSON of a record, from a row holding ``answer_columns`` (its
+        timestamps already ISO 8601 text, made by the database)."""
+        record = {"uuid": row.uuid}
+        for field in self.fields:
+            record.update(field.answer(getattr(row, field.name)))
+        record["created_at"] = row.created_at
+        record["updated_at"] = row.updated_at
         return record
 
     def answer_schema(self):
@@ -149,10 +152,11 @@ class RecordKind:
         return {"type": "object", "required": list(properties), "properties": properties, "additionalProperties": False}
 
     def history_answer(self, row):
-        """The JSON of a history entry from (status, failure_message, at)."""
-        entry = dict(self.field("status").answer(row[0]))
-        entry["failure_message"] = row[1]
-        entry["at"] = timestamp(row[2])
+        """The JSON of a history entry, from a row holding ``history_status``,
+        ``history_failure_message`` and ``history_at`` (ISO 8601 text)."""
+        entry = dict(self.field("status").answer(row.history_status))
+        entry["failure_message"] = row.history_failure_message
+        entry["at"] = row.history_at
         return entry
 
     def history_schema(self):
@@ -164,7 +168,8 @@ class RecordKind:
 
 INSTANCES = RecordKind(
     key="instance",
-    row="lambda_instance",
+    name="lambda_instance",
+    plural="instances",
     statuses=INSTANCE_STATUSES,
     fields=(
         NAME,
@@ -177,7 +182,8 @@ INSTANCES = RecordKind(
 
 APPLICATIONS = RecordKind(
     key="application",
-    row="lambda_application",
+    name="lambda_application",
+    plural="applications",
     statuses=APPLICATION_STATUSES,
     fields=(
         NAME,

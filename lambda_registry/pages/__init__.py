@@ -20,8 +20,9 @@ import jinja2
 from pyramid.settings import asbool
 from pyramid_jinja2 import Jinja2RendererFactory
 
+from ..components import get_components
+from ..services.service import RegistryContext
 from ..storage.failures import is_unavailable
-from ..services import RegistryContext
 from ..web.urls import path_of, route_pattern
 from .assets import Assets
 
@@ -66,7 +67,7 @@ class Figure(typing.NamedTuple):
 
 
 class Section(typing.NamedTuple):
-    key: str  # its entry in public_counts(request)
+    key: str  # its entry in ``Counts.figures(request)``
     heading: str
     service: str  # the name of its count endpoint's service
     figures: tuple
@@ -83,12 +84,9 @@ SECTIONS = (
 )
 
 
-def register(config, public_counts, refresh_seconds):
-    """Add the landing page, the docs page and their assets.
-
-    ``public_counts(request)`` gives {"instances": {...}, "applications":
-    {...}, "users": {...}}: the data of the three public count endpoints.
-    """
+def register(config, refresh_seconds):
+    """Add the landing page, the docs page and their assets."""
+    components = get_components(config.registry)
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("lambda_registry.pages", "templates"),
         autoescape=True,
@@ -111,7 +109,7 @@ def register(config, public_counts, refresh_seconds):
 
     # Every URL of the pages is the landing page's (the root, under any
     # prefix) and a fixed path: one route_path per page, not one per link.
-    service_paths = {service.name: path_of(service.path) for service in config.registry.lambda_registry_services}
+    service_paths = {service.name: path_of(service.path) for service in components.services}
     openapi_path = service_paths["lambda_registry.openapi"]
     count_paths = {section.key: service_paths["lambda_registry." + section.service] for section in SECTIONS}
 
@@ -131,7 +129,7 @@ def register(config, public_counts, refresh_seconds):
     def landing(request):
         request.response.headers.update(landing_headers)
         try:
-            counts = public_counts(request)
+            counts = components.counts.figures(request)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise

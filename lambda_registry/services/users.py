@@ -1,17 +1,70 @@
-"""Users (SPEC.md "Users"): the caller's id, and how many users the registry has seen."""
+"""Users (SPEC.md "Users"): whom the registry remembers, and the two endpoints.
 
-from ..auth import identify_owner
+The registry remembers every user seen with a valid token, without a
+write per request. ``authenticate`` records its caller every time (and so
+moves ``last_seen``). Any other authenticated request records its caller
+once its view runs (its token, URL and body are valid), at most once per
+``INTERVAL`` per process: a process remembers whom it recorded when, and a
+list polled every second costs one small write a minute, not one a
+request. The write is a short transaction of its own, so that a caller
+whose request then fails (a 404, a 409) is remembered all the same; with
+a host's shared session it is the host's one transaction.
+"""
+
+import collections
+import threading
+import time
+
+from ..model.kinds import utcnow
+from ..storage.user_store import UserStore
 from ..web.envelope import success
-from ..web.openapi import Answer
 from ..web.schemas import component_ref
-from . import RegistryService
+from .service import Operation, RegistryService
 
+INTERVAL = 60.0
+REMEMBERED = 10_000  # users a process remembers recording; the least recent leave first
 AUTHENTICATED = "Authenticated."
 COUNTED = "Lambda users count."
 
 
-def services(registry):
-    seen_users = registry.lambda_registry_seen_users
+class SeenUsers:
+    def __init__(self, database, counts, interval=INTERVAL, clock=time.monotonic):
+        self.database = database
+        self.interval = interval
+        self.clock = clock
+        self.store = UserStore(counts)
+        self._recorded = collections.OrderedDict()  # user id -> when this process recorded it
+        self._lock = threading.Lock()
+
+    def seen(self, request, user_id, always=False):
+        """Record ``user_id`` if it is due (or ``always``)."""
+        now = self.clock()
+        with self._lock:
+            last = self._recorded.get(user_id)
+        if not always and last is not None and now - last < self.interval:
+            return
+
+        def work(executor):
+            self.store.seen(executor, user_id, utcnow())
+            executor.after_commit(lambda: self._remember(user_id, now))
+
+        self.database.write(request, work, apart=True)
+
+    def forget(self):
+        """Forget whom this process recorded (the next request of each is recorded again)."""
+        with self._lock:
+            self._recorded.clear()
+
+    def _remember(self, user_id, when):
+        with self._lock:
+            self._recorded[user_id] = when
+            self._recorded.move_to_end(user_id)
+            while len(self._recorded) > REMEMBERED:
+                self._recorded.popitem(last=False)
+
+
+def services(components):
+    seen_users, counts = components.users, components.counts
     authenticate = RegistryService("authenticate", "/api/authenticate", "users")
     users_count = RegistryService("user_count", "/api/users/count", "users")
 
@@ -22,11 +75,11 @@ def services(registry):
         return success(200, AUTHENTICATED, [{"id": owner}])
 
     def count_users(request):
-        return success(200, COUNTED, {"count": str(seen_users.count(request))})
+        return success(200, COUNTED, {"count": str(counts.users(request)["count"])})
 
-    authenticate.add_view("GET", whoami, validators=(identify_owner,), answer=Answer(
+    authenticate.add_view("GET", whoami, operation=Operation(
         "authenticate", 200, AUTHENTICATED, "AuthenticatedAnswer",
-        {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("UserId")}))
-    users_count.add_view("GET", count_users, answer=Answer(
+        {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("UserId")}, token=True))
+    users_count.add_view("GET", count_users, operation=Operation(
         "count_users", 200, COUNTED, "UserCountAnswer", component_ref("UserCount")))
     return [authenticate, users_count]

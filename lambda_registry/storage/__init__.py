@@ -1,25 +1,16 @@
-"""Our storage: the tables (``tables``), the engine (``engine``), and how a
-request reads and writes (``access``).
+"""How the registry's records are kept: the engine, the tables, the one
+executor and transaction model (``database.py``), the queries, migrations.
 
-Host code that writes through our store joins the same transaction::
-
-    from lambda_registry.storage import get_database
-    get_database(request.registry).write(request, lambda db: ...)
+Host code does not write through here: it calls the record services
+(``get_components(registry).instances``), which validate first.
 """
 
-from ..settings import get_settings
 from .database import Database, HostSessionDatabase
 
 
-def get_database(registry):
-    return registry.lambda_registry_database
-
-
-def includeme(config):
-    settings = get_settings(config.registry)
+def database_for(settings):
+    """Our own engine, or (``lambda_registry.dbsession``) the host's session."""
     if settings.dbsession is not None:
         # The host's session: its connection and transaction are ours.
-        database = HostSessionDatabase(settings.dbsession)
-    else:
-        database = Database.from_settings(settings)
-    config.registry.lambda_registry_database = database
+        return HostSessionDatabase(settings.dbsession)
+    return Database.from_settings(settings)

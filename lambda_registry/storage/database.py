@@ -1,31 +1,38 @@
-"""How a request reads and writes our tables.
+"""How a request reads and writes our tables: one executor, one transaction model.
 
-``Database`` (our own engine):
-
-- **Reads** (``with database.read(request) as db``) run on a pooled DBAPI
-  connection (``engine.raw_connection()``) with statements compiled once
-  (``statements.Statement``): no ORM session, no transaction manager, and
-  the connection goes back to the pool when the block ends. On PostgreSQL
-  the connection reads in autocommit, so a read costs no BEGIN and no
-  COMMIT round trip.
-- **Writes** (``database.write(request, work)``) run ``work(writer)`` on a
-  SQLAlchemy Core ``Connection`` (SQL logging and execution events see
-  them). When pyramid_tm manages the request, the connection's transaction
-  joins ``request.tm`` through ``WriterDataManager``, so a host's writes
-  and ours commit or abort together; otherwise it commits before ``write``
-  returns. Either way a 202 is only answered once the write is committed.
+- **The executor** (``Executor``) runs statements compiled once
+  (``statements.Statement``) on one DBAPI connection, and is the only way
+  our code reaches the database: every query of ``storage/`` takes one.
+  Its connection comes from our engine's pool (``engine.raw_connection()``)
+  or, with ``lambda_registry.dbsession``, from the host's SQLAlchemy
+  session. Why not a Session or a Core ``Connection``: one status update's
+  statements cost 1.07 M instructions through a Session registered with
+  zope.sqlalchemy, 245 k through a Core connection and 103 k on the DBAPI
+  connection (docs/performance.md, ``bench/instructions.py``), and the
+  whole service's update is held to 3x a plain-WSGI baseline's. Statements
+  are logged (SQL and parameters, never a token) on ``lambda_registry.sql``
+  at DEBUG (so that a host logging ``lambda_registry`` at INFO is not
+  flooded), as SQLAlchemy logs its own on ``sqlalchemy.engine``.
+- **Reads** (``with database.read(request) as executor``) check a pooled
+  connection out for the block, outside any transaction manager: on
+  PostgreSQL in autocommit, so a read costs no BEGIN and no COMMIT round
+  trip.
+- **Writes** (``database.write(request, work)``) run ``work(executor)``
+  inside a ``transaction`` transaction, always: the request's
+  ``request.tm`` when pyramid_tm manages the request (standalone always:
+  ``main()`` includes it; embedded, when the host does), else one of our
+  own for this write alone, committed before ``write`` returns. Our
+  database transaction joins it through ``ConnectionDataManager`` and
+  commits when it votes: a 202 is only answered once the write is stored,
+  and a host's writes and ours commit or abort together.
 - **Retries are ours**: a deadlock or serialization failure rolls our
-  transaction back and runs every work of it again
-  (``lambda_registry.retry_attempts``),
-  without touching the host's execution policy or copying request bodies.
+  database transaction back and runs every work of it again
+  (``lambda_registry.retry_attempts``), without touching the host's
+  execution policy or copying request bodies.
 - **SQLite writers take turns in-process**: a lock held from ``BEGIN
   IMMEDIATE`` to the end of the transaction, so that our own threads queue
   without SQLite's busy-handler sleeps; other processes still wait on
   ``BEGIN IMMEDIATE`` and the busy timeout.
-
-``HostSessionDatabase`` (``lambda_registry.dbsession``) runs both on the
-host's SQLAlchemy session instead: one connection, one transaction, the
-host's rules (and no retries of ours).
 """
 
 import contextlib
@@ -33,158 +40,136 @@ import logging
 import threading
 
 from pyramid_tm import is_tm_active
+import transaction
 import transaction.interfaces
 from zope.interface import implementer
 import zope.sqlalchemy
 
 from .engine import get_engine
-from .failures import DatabaseUnavailable, is_transient
+from .failures import DatabaseUnavailable, driver_failure, is_transient
 
 log = logging.getLogger(__name__)
+sql_log = logging.getLogger("lambda_registry.sql")
 
-WRITER = "lambda_registry.writer"
 
+class Executor:
+    """Compiled-once statements on one DBAPI connection (and, for a write,
+    what to do once its transaction has committed)."""
 
-# -- reads --------------------------------------------------------------------
+    def __init__(self, connection, dialect):
+        self.connection = connection
+        self.dialect = dialect
+        self._dbapi = dialect.loaded_dbapi
+        self._after_commit = []
 
-class Reader:
-    """Statements on one pooled DBAPI connection, checked out on first use."""
-
-    def __init__(self, database):
-        self._database = database
-        self._dialect = database.engine.dialect
-        self._connection = None
-        self._closed = False
-
-    def _cursor(self):
-        if self._closed:
-            raise RuntimeError("this reader is closed: read within its with-block")
-        if self._connection is None:
-            try:
-                self._connection = self._database.engine.raw_connection()
-            except self._dialect.loaded_dbapi.Error as exc:
-                # A checkout that fails raises the driver's own error.
-                raise DatabaseUnavailable(f"no connection: {type(exc).__name__}") from exc
-            self._database.begin_read(self._connection)
-        return self._connection.cursor()
-
-    def rows(self, statement, parameters=None):
-        compiled = statement.compiled(self._dialect)
+    def _run(self, statement, parameters, fetch):
+        compiled = statement.compiled(self.dialect)
         sql, values = compiled.sql_and_parameters(parameters)
-        cursor = self._cursor()
+        if sql_log.isEnabledFor(logging.DEBUG):
+            sql_log.debug("%s %r", sql, values)
+        cursor = self.connection.cursor()
         try:
             cursor.execute(sql, values)
-            rows = cursor.fetchall()
-        except self._dialect.loaded_dbapi.Error as exc:
+            result = compiled.convert(cursor.fetchall()) if fetch else cursor.rowcount
+        except self._dbapi.Error as exc:
             self._failed(exc, cursor)
-            raise
         finally:
             cursor.close()
-        return compiled.convert(rows)
+        return result
+
+    def rows(self, statement, parameters=None):
+        """Every row of ``statement`` (named tuples of its columns)."""
+        return self._run(statement, parameters, fetch=True)
 
     def first(self, statement, parameters=None):
-        rows = self.rows(statement, parameters)
+        rows = self._run(statement, parameters, fetch=True)
         return rows[0] if rows else None
 
-    def _failed(self, exc, cursor):
-        dbapi = self._dialect.loaded_dbapi
-        if self._dialect.is_disconnect(exc, self._connection.dbapi_connection, cursor):
-            # A dead connection must not go back to the pool.
-            self._connection.invalidate(exc)
-        if isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)):
-            raise DatabaseUnavailable(f"{type(exc).__module__}.{type(exc).__name__}") from exc
+    def execute(self, statement, parameters=None):
+        """Run a statement that returns no rows; how many rows it changed."""
+        return self._run(statement, parameters, fetch=False)
 
-    def close(self):
-        self._closed = True
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            connection.close()
+    def after_commit(self, callback):
+        """Call ``callback()`` once this write has committed (never if it aborts)."""
+        self._after_commit.append(callback)
+
+    def committed(self):
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+    def aborted(self):
+        self._after_commit = []
+
+    def _failed(self, exc, cursor):
+        # A connection of ours that died must not go back to the pool.
+        invalidate = getattr(self.connection, "invalidate", None)
+        if invalidate is not None and self.dialect.is_disconnect(exc, self.connection.dbapi_connection, cursor):
+            invalidate(exc)
+        unavailable = driver_failure(exc, self._dbapi)
+        if unavailable is not None:
+            raise unavailable from exc
+        raise exc
 
 
 # -- writes -------------------------------------------------------------------
 
 class Writer:
-    """One write transaction on a Core connection, and the works run in it."""
+    """One database transaction on a pooled connection, and the works run in it."""
 
     def __init__(self, database):
-        self._database = database
         self._lock = database.write_lock
         if self._lock is not None and not self._lock.acquire(timeout=database.db_timeout):
             raise DatabaseUnavailable("no turn to write within db_timeout")
-        self._dialect = database.engine.dialect
-        self.dialect_name = self._dialect.name
         try:
-            self.connection = database.engine.connect()
+            self.executor = Executor(database.connect(), database.engine.dialect)
             self._begin()
         except BaseException:
             self._release()
             raise
         self.works = []
         self._replay = False
-        self._after_commit = []
 
-    # What store functions call: compiled-once statements, through
-    # exec_driver_sql so that SQL logging and execution events see them.
-    def execute(self, statement, parameters=None):
-        compiled = statement.compiled(self._dialect)
-        sql, values = compiled.sql_and_parameters(parameters)
-        return compiled, self.connection.exec_driver_sql(sql, values)
+    def _begin(self):
+        if self.executor.dialect.name == "sqlite":
+            # The driver begins nothing itself (engine.py). IMMEDIATE: take
+            # the write lock now, so that a read followed by a write never
+            # fails on a lock another process took in between. (psycopg
+            # begins a transaction by itself before the first statement.)
+            self.executor.connection.cursor().execute("BEGIN IMMEDIATE")
 
-    def rows(self, statement, parameters=None):
-        compiled, result = self.execute(statement, parameters)
-        return compiled.convert(result.fetchall())
-
-    def first(self, statement, parameters=None):
-        rows = self.rows(statement, parameters)
-        return rows[0] if rows else None
-
-    def after_commit(self, callback):
-        """Call ``callback()`` once this transaction has committed (never if it aborts)."""
-        self._after_commit.append(callback)
-
-    # The transaction.
     def run(self, work):
-        """Run ``work(self)``; after a restart, first every work this transaction had run."""
+        """Run ``work(executor)``; after a restart, first every work this transaction had run."""
         if self._replay:
             for earlier in self.works:
-                earlier(self)
+                earlier(self.executor)
             self._replay = False
-        result = work(self)
+        result = work(self.executor)
         self.works.append(work)
         return result
 
-    def _begin(self):
-        self._transaction = self.connection.begin()
-        if self.dialect_name == "sqlite":
-            # The driver begins nothing itself. IMMEDIATE: take the write
-            # lock now, so that a read followed by a write never fails on a
-            # lock another process took in between.
-            self.connection.exec_driver_sql("BEGIN IMMEDIATE")
-
     def restart(self):
         """Roll back and begin again; the next ``run`` replays the works so far."""
-        self._transaction.rollback()
-        self._after_commit.clear()
+        self.executor.connection.rollback()
+        self.executor.aborted()
         self._begin()
         self._replay = True
 
     def commit(self):
-        self._transaction.commit()
+        self.executor.connection.commit()
 
     def finish(self):
-        """After a commit: release the connection, then tell who asked."""
+        """After the commit: give the connection back, then tell who asked."""
         self.close()
-        callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            callback()
+        self.executor.committed()
 
     def close(self):
         """Roll back whatever was not committed and release everything (idempotent)."""
-        connection, self.connection = self.connection, None
+        connection, self.executor.connection = self.executor.connection, None
         if connection is None:
             return
         try:
-            connection.close()  # rolls back an uncommitted transaction
+            connection.close()  # back to the pool, which rolls back what is left
         finally:
             self._release()
 
@@ -194,10 +179,10 @@ class Writer:
 
 
 @implementer(transaction.interfaces.IDataManager)
-class WriterDataManager:
-    """Joins a ``Writer`` to a ``transaction`` transaction, one phase: the
-    database commits when the transaction votes (after the other resources,
-    by ``sortKey``), so a failure there still aborts them all."""
+class ConnectionDataManager:
+    """Our database transaction inside a ``transaction`` transaction: it
+    commits in one phase when the transaction votes, after the other
+    resources (``sortKey``), so that a failure there still aborts them all."""
 
     def __init__(self, writer, transaction_manager):
         self.writer = writer
@@ -238,43 +223,51 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings):
-        return cls(get_engine(settings.database_url, settings.db_timeout), settings.db_timeout, settings.retry_attempts)
+        engine = get_engine(settings.database_url, settings.db_timeout, settings.pool_size, settings.pool_overflow)
+        return cls(engine, settings.db_timeout, settings.retry_attempts)
+
+    def connect(self):
+        """A pooled DBAPI connection (its ``close()`` gives it back)."""
+        try:
+            return self.engine.raw_connection()
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            # A checkout that fails raises the driver's own error.
+            raise DatabaseUnavailable(f"no connection: {type(exc).__name__}") from exc
 
     # Reads.
     @contextlib.contextmanager
     def read(self, request):
-        reader = Reader(self)
+        connection = self.connect()
         try:
-            yield reader
+            if self._autocommit_reads:
+                # Back to transactions when it returns to the pool (engine.py).
+                connection.dbapi_connection.autocommit = True
+            yield Executor(connection, self.engine.dialect)
         finally:
-            reader.close()
-
-    def begin_read(self, connection):
-        # Back to transactions when it returns to the pool (db/engine.py).
-        if self._autocommit_reads:
-            connection.dbapi_connection.autocommit = True
+            connection.close()
 
     # Writes.
     def write(self, request, work, apart=False):
-        """``work(writer)``'s result, with the write committed by the end of
-        the request (pyramid_tm) or before this returns (no pyramid_tm, or
-        ``apart``: a write that must stand whatever becomes of the request)."""
-        joined = not apart and request is not None and is_tm_active(request)
-        writer = request.environ.get(WRITER) if joined else None
-        if writer is None:
-            writer = Writer(self)
-            if joined:
-                request.environ[WRITER] = writer
-                request.tm.get().join(WriterDataManager(writer, request.tm))
+        """``work(executor)``'s result, with the write committed by the end
+        of the request's transaction (pyramid_tm), or before this returns
+        (no pyramid_tm, or ``apart``: a write that must stand whatever
+        becomes of the request)."""
+        if not apart and request is not None and is_tm_active(request):
+            return self._write_in(request.tm, work)
+        manager = transaction.TransactionManager(explicit=True)
+        with manager:
+            return self._write_in(manager, work)
+
+    def _write_in(self, manager, work):
+        current = manager.get()
         try:
-            result = self._attempts(writer, work)
-            if not joined:
-                writer.commit()
-                writer.finish()
-            return result
-        finally:
-            if not joined:
-                writer.close()
+            writer = current.data(self)
+        except KeyError:
+            # The first write of this transaction: our database transaction joins it.
+            writer = Writer(self)
+            current.join(ConnectionDataManager(writer, manager))
+            current.set_data(self, writer)
+        return self._attempts(writer, work)
 
     def _attempts(self, writer, work):
         attempt = 1
@@ -282,8 +275,10 @@ class Database:
             try:
                 return writer.run(work)
             except Exception as exc:
-                if attempt >= self.retry_attempts or not is_transient(exc):
+                if not is_transient(exc):
                     raise
+                if attempt >= self.retry_attempts:
+                    raise DatabaseUnavailable(f"still {type(exc).__name__} after {attempt} attempt(s)") from exc
                 # A deadlock or serialization failure: the same transaction
                 # run again may well succeed.
                 log.info("retrying a write after %s (attempt %d of %d)", type(exc).__name__, attempt + 1,
@@ -297,44 +292,30 @@ class Database:
 
 # -- the host's session ------------------------------------------------------
 
-class SessionExecutor:
-    """Statements on the host's session: its connection, its transaction."""
-
-    def __init__(self, session, request):
-        self.session = session
-        self.dialect_name = session.get_bind().dialect.name
-        self._request = request
-
-    def execute(self, statement, parameters=None):
-        connection = self.session.connection()
-        return connection.execute(statement.clause_for(connection.dialect), parameters or {})
-
-    def rows(self, statement, parameters=None):
-        return self.execute(statement, parameters).all()
-
-    def first(self, statement, parameters=None):
-        return self.execute(statement, parameters).first()
-
-    def after_commit(self, callback):
-        self._request.tm.get().addAfterCommitHook(lambda committed: committed and callback())
-
-
 class HostSessionDatabase:
-    """The host's SQLAlchemy session (a request attribute), for reads and writes."""
+    """The host's SQLAlchemy session (a request attribute), for reads and
+    writes: one connection, one transaction, the host's rules (and no
+    retries of ours)."""
 
     def __init__(self, attribute):
         self.attribute = attribute
 
+    def _executor(self, request):
+        session = getattr(request, self.attribute)
+        connection = session.connection()
+        return session, Executor(connection.connection, connection.dialect)
+
     @contextlib.contextmanager
     def read(self, request):
-        yield SessionExecutor(getattr(request, self.attribute), request)
+        yield self._executor(request)[1]
 
     def write(self, request, work, apart=False):
         # The host's session has one transaction: ``apart`` cannot be apart here.
-        executor = SessionExecutor(getattr(request, self.attribute), request)
+        session, executor = self._executor(request)
+        request.tm.get().addAfterCommitHook(lambda committed: committed and executor.committed())
         result = work(executor)
-        # Core statements are invisible to zope.sqlalchemy: say we wrote.
-        zope.sqlalchemy.mark_changed(executor.session)
+        # Statements run on its connection are invisible to zope.sqlalchemy: say we wrote.
+        zope.sqlalchemy.mark_changed(session)
         return result
 
     def dispose(self):

@@ -1,4 +1,10 @@
-"""One engine per application: its URL, its driver and its timeouts."""
+"""One engine per application: its URL, its driver, its pool and its timeouts.
+
+The pool keeps ``pool_size`` connections (``lambda_registry.pool_size``):
+at least the server's threads, or requests beyond it open and close a
+connection each (a new PostgreSQL session, a fork on the server). Up to
+``max_overflow`` more are opened for a burst and closed when returned.
+"""
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
@@ -30,16 +36,19 @@ def _prepare_sqlite(engine, busy_timeout_ms):
         cursor.close()
 
 
-def get_engine(database_url, db_timeout=5.0):
+def get_engine(database_url, db_timeout=5.0, pool_size=8, max_overflow=8):
     url = normalise_url(database_url)
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     if url.get_backend_name() == "sqlite":
-        # A file, not a server: nothing to ping before each use.
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": db_timeout})
+        # A file, not a server: nothing to ping before each use. (":memory:"
+        # keeps SQLAlchemy's own pool: one database per connection.)
+        options = pool if url.database not in (None, "", ":memory:") else {}
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": db_timeout}, **options)
         _prepare_sqlite(engine, db_timeout * 1000)
         return engine
     # A server restarted under us: the pool pings a connection before use,
     # so that the first request after a restart finds a live one.
-    options = {"pool_pre_ping": True}
+    options = {"pool_pre_ping": True, **pool}
     if url.get_backend_name() == "postgresql":
         milliseconds = int(db_timeout * 1000)
         options["connect_args"] = {

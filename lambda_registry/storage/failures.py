@@ -1,12 +1,18 @@
 """Which database errors mean "unavailable now" (a 503) and which are worth
-running the write again (deadlocks, serialization failures)."""
+running the write again (deadlocks, serialization failures).
+
+The executor (``database.py``) talks to the driver directly, so driver
+errors reach it unwrapped; it translates them here, at one boundary:
+``DatabaseUnavailable`` for what a client should retry later, the driver's
+own error (with its SQLSTATE) for a transient one that our retries handle,
+and anything else as it is (a fault of ours: a 500).
+"""
 
 from sqlalchemy import exc as sa_exc
 
 
 class DatabaseUnavailable(Exception):
-    """Our own code could not reach the database in time (a driver error on
-    the read path, the SQLite writers' turn not coming)."""
+    """The database could not be reached, or not in time: a 503."""
 
 
 def sqlstate(exc):
@@ -21,13 +27,25 @@ def is_transient(exc):
     return isinstance(state, str) and state.startswith("40")
 
 
+def driver_failure(exc, dbapi):
+    """What a driver's error means: ``DatabaseUnavailable`` (to raise from
+    it) for a lost connection, a refused one, a lock or statement timeout;
+    None for anything else (a transient error included: retried as it is)."""
+    if is_transient(exc):
+        return None
+    if isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)):
+        return DatabaseUnavailable(f"{type(exc).__module__}.{type(exc).__name__} (SQLSTATE {sqlstate(exc)})")
+    return None
+
+
 def is_unavailable(exc):
-    """True for errors that mean the database cannot be reached right now."""
-    if isinstance(exc, (DatabaseUnavailable, sa_exc.DisconnectionError, sa_exc.TimeoutError)):
+    """True for errors that mean the database cannot serve us right now
+    (a transient error too, once our retries have run out)."""
+    if isinstance(exc, (DatabaseUnavailable, sa_exc.DisconnectionError, sa_exc.TimeoutError)) or is_transient(exc):
         return True
     if isinstance(exc, sa_exc.DBAPIError):
+        # A host's session (SQLAlchemy wraps its driver's errors).
         if exc.connection_invalidated:
             return True
-        # OperationalError: connection refused, server closing, lock timeouts.
         return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
     return False

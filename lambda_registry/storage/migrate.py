@@ -18,3 +18,7 @@ def alembic_config(database_url):
 
 def upgrade(database_url, revision="head"):
     command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url, revision):
+    command.downgrade(alembic_config(database_url), revision)

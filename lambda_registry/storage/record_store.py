@@ -1,70 +1,107 @@
 """Every query about records, for any kind of record; each has an index behind it.
 
-``db`` is what ``Database.read`` or ``Database.write`` handed the caller;
-both take ``Statement`` objects, compiled once per dialect (reads run them
-on the driver, writes through their Core connection's ``exec_driver_sql``,
-a host's session as Core clauses). Statements are built once, when a
-kind's ``RecordStore`` is made.
+Each function takes the executor of a read or a write (``database.py``).
+Statements are built once, when a kind's ``RecordStore`` is made, and rows
+come back named. Writes keep the record's history and the counts
+(``counts.py``) in the same transaction, and take the time *inside the
+write's turn*: after the record is locked (a change), or once the write
+holds SQLite's lock (a create); a change's time is also always after the
+record's previous one. So history order, ``at`` order and ``updated_at``
+agree, also under concurrent updates and a clock that steps back.
 """
 
-import collections
+import datetime
 
-import colander
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import String, bindparam, delete, insert, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-from .statements import Statement
+from ..model.kinds import utcnow
+from .statements import UPSERTS, Statement
 from .tables import tables_of
-from .counters import UPSERTS, Counters
+
+ONE_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+class iso_timestamp(FunctionElement):  # noqa: N801 (an SQL function)
+    """A stored timestamp as the ISO 8601 text answers show ("...T...Z"),
+    made by the database: no parsing into ``datetime`` and back per value."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(iso_timestamp, "sqlite")
+def _iso_timestamp_sqlite(element, compiler, **kw):
+    # SQLAlchemy stores SQLite timestamps as "YYYY-MM-DD HH:MM:SS.ffffff",
+    # or without ".ffffff" when it is 0: the seconds by strftime (which also
+    # reads a bare "YYYY-MM-DD"), then the stored microseconds, always six
+    # digits as PostgreSQL's (SQLite's own %f has milliseconds).
+    value = compiler.process(element.clauses, **kw)
+    micro = f"CASE WHEN length({value}) > 19 THEN substr({value}, 20, 7) ELSE '.000000' END"
+    return f"(strftime('%Y-%m-%dT%H:%M:%S', {value}) || {micro} || 'Z')"
+
+
+@compiles(iso_timestamp, "postgresql")
+def _iso_timestamp_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 def _values(names):
-    return {name: bindparam("v_" + name) for name in names}
+    return {name: bindparam(name) for name in names}
 
 
 class RecordStore:
-    def __init__(self, kind):
+    def __init__(self, kind, counts, clock=utcnow):
         self.kind = kind
-        self.counters = Counters(kind)
+        self.counts = counts
+        self.clock = clock
         tables = tables_of(kind)
         records, history = tables.records, tables.history
-        key = history.c[kind.history_key]
-        answer = [records.c[name] for name in kind.answer_columns]
+        # What the server gives a new record beyond the fields of its create.
+        self._initial = {field.name: field.missing for field in kind.fields if field.body_type is None}
         stored = ["owner", "uuid"] + [field.name for field in kind.fields] + ["created_at", "updated_at"]
         self._create = Statement({
-            name: insert(records).values(_values(stored)).on_conflict_do_nothing(index_elements=["owner", "uuid"])
+            name: upsert(records).values(_values(stored)).on_conflict_do_nothing(index_elements=["owner", "uuid"])
             .returning(records.c.id)
-            for name, insert in UPSERTS.items()
+            for name, upsert in UPSERTS.items()
         })
         owned_uuid = (records.c.owner == bindparam("owner"), records.c.uuid == bindparam("uuid"))
         # What a change reads: locked until the transaction ends, so that
-        # concurrent changes of one record take turns and each sees the
-        # status the previous one committed (SQLite writers are serialised
-        # by BEGIN IMMEDIATE).
+        # concurrent changes of one record take turns and each sees what the
+        # previous one committed (SQLite writers are serialised by BEGIN IMMEDIATE).
         self._lock = Statement(
-            select(records.c.id, records.c.status, records.c.failure_message, *[records.c[s] for s in kind.summed])
+            select(records.c.id, records.c.status, records.c.failure_message, records.c.updated_at,
+                   *[records.c[name] for name in kind.summed])
             .where(*owned_uuid)
             .with_for_update()
         )
-        self._Locked = collections.namedtuple("Locked", [column.name for column in self._lock.columns])
         self._set_status = Statement(
             update(records).where(records.c.id == bindparam("record_id"))
             .values(_values(["status", "failure_message", "updated_at"]))
         )
-        self._add_history = Statement(history.insert().values(
-            {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("v_updated_at")}
+        self._add_history = Statement(insert(history).values(
+            {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("at")}
         ))
         self._delete = Statement(delete(records).where(records.c.id == bindparam("record_id")))
         self._add_to = {
             field: Statement(
                 update(records).where(records.c.id == bindparam("record_id"))
-                .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("v_updated_at")})
+                .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("updated_at")})
                 .returning(records.c[field])
             )
             for field in kind.summed
         }
+        answer = [
+            iso_timestamp(records.c[name]).label(name) if name in ("created_at", "updated_at") else records.c[name]
+            for name in kind.answer_columns
+        ]
         # A record and its history in one statement: one round trip, one snapshot.
+        key = history.c[kind.history_key]
         self._details = Statement(
-            select(*answer, history.c.status, history.c.failure_message, history.c.at)
+            select(*answer, history.c.status.label("history_status"),
+                   history.c.failure_message.label("history_failure_message"),
+                   iso_timestamp(history.c.at).label("history_at"))
             .select_from(records.outerjoin(history, key == records.c.id))
             .where(*owned_uuid)
             .order_by(history.c.id)
@@ -78,81 +115,88 @@ class RecordStore:
         )
         self._page = Statement(page)
         self._page_by_status = Statement(page.where(records.c.status.in_(bindparam("statuses", expanding=True))))
-        self._answer_width = len(answer)
-        self._defaults = {field.name: field.missing for field in kind.fields if field.missing is not colander.required}
+
+    def _after(self, previous):
+        """Now, or a microsecond after ``previous`` if the clock has not passed it."""
+        now = self.clock()
+        return now if now > previous else previous + ONE_MICROSECOND
 
     # -- writes ---------------------------------------------------------------
-    def create(self, db, owner, values, now):
-        """Store a new record (``values``: its uuid and fields; a field left
-        out takes its declared default); False when the owner already has
-        this uuid.
+    def create(self, executor, owner, values):
+        """Store a new record (``values``: its uuid and every field a create
+        takes); False when the owner already has this uuid.
 
         The unique (owner, uuid) constraint decides, not a prior look-up, so
         two concurrent creates of one uuid store one record and the other is
         told so.
         """
-        values = {**self._defaults, **values}
-        stored = {"v_owner": owner, "v_created_at": now, "v_updated_at": now}
-        stored.update({"v_" + name: value for name, value in values.items()})
-        created = db.first(self._create, stored)
+        values = {**values, **self._initial}
+        now = self.clock()
+        created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now})
         if created is None:
             return False
         status = values["status"]
-        self._history(db, created[0], status, values["failure_message"], now)
-        self.counters.change(db, owner, {status: (1, {name: values[name] for name in self.kind.summed})})
+        self._history(executor, created.id, status, values["failure_message"], now)
+        self.counts.record_changed(executor, self.kind, owner,
+                                   {status: (1, {name: values[name] for name in self.kind.summed})})
         return True
 
-    def lock(self, db, owner, uuid):
-        """The owner's record (id, status, failure_message, summed fields...), locked, or None."""
-        row = db.first(self._lock, {"owner": owner, "uuid": uuid})
-        return None if row is None else self._Locked._make(row)
+    def lock(self, executor, owner, uuid):
+        """The owner's record (id, status, failure_message, updated_at, summed fields), locked; or None."""
+        return executor.first(self._lock, {"owner": owner, "uuid": uuid})
 
-    def change_status(self, db, owner, locked, status, failure_message, now):
+    def change_status(self, executor, owner, locked, status, failure_message):
         """Give a locked record a new status; False when it already had this
         status and message (service VMs retry): nothing changes then."""
         if (locked.status, locked.failure_message) == (status, failure_message):
             return False
+        now = self._after(locked.updated_at)
         if locked.status != status:
             sums = {name: getattr(locked, name) for name in self.kind.summed}
-            self.counters.change(db, owner, {
+            self.counts.record_changed(executor, self.kind, owner, {
                 locked.status: (-1, {name: -value for name, value in sums.items()}),
                 status: (1, sums),
             })
-        db.execute(self._set_status, {"record_id": locked.id, "v_status": status, "v_failure_message": failure_message,
-                                      "v_updated_at": now})
-        self._history(db, locked.id, status, failure_message, now)
+        executor.execute(self._set_status, {"record_id": locked.id, "status": status,
+                                            "failure_message": failure_message, "updated_at": now})
+        self._history(executor, locked.id, status, failure_message, now)
         return True
 
-    def add_to(self, db, owner, locked, field, delta, now):
+    def add_to(self, executor, owner, locked, field, delta):
         """Add ``delta`` to a summed field of a locked record (and to its
         status's total); the new value. No history: the status is unchanged."""
-        self.counters.change(db, owner, {locked.status: (0, {field: delta})})
-        row = db.first(self._add_to[field], {"record_id": locked.id, "delta": delta, "v_updated_at": now})
-        return row[0]
+        self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})})
+        row = executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta,
+                                                  "updated_at": self._after(locked.updated_at)})
+        return getattr(row, field)
 
-    def delete(self, db, owner, locked):
+    def delete(self, executor, owner, locked):
         """Remove a locked record and its history; its counts go with it."""
         sums = {name: -getattr(locked, name) for name in self.kind.summed}
-        self.counters.change(db, owner, {locked.status: (-1, sums)})
-        db.execute(self._delete, {"record_id": locked.id})
+        self.counts.record_changed(executor, self.kind, owner, {locked.status: (-1, sums)})
+        executor.execute(self._delete, {"record_id": locked.id})
 
-    def _history(self, db, record_id, status, failure_message, now):
-        db.execute(self._add_history, {"record_id": record_id, "v_status": status, "v_failure_message": failure_message,
-                                       "v_updated_at": now})
+    def _history(self, executor, record_id, status, failure_message, at):
+        executor.execute(self._add_history, {"record_id": record_id, "status": status,
+                                             "failure_message": failure_message, "at": at})
 
     # -- reads ----------------------------------------------------------------
-    def details(self, db, owner, uuid):
-        """(record row, [history rows]) of the owner's record, or None."""
-        rows = db.rows(self._details, {"owner": owner, "uuid": uuid})
+    def details(self, executor, owner, uuid):
+        """(the record's row, its history's rows, oldest first) for ``kind.answer``
+        and ``kind.history_answer``; None if the owner has no such record."""
+        rows = executor.rows(self._details, {"owner": owner, "uuid": uuid})
         if not rows:
             return None
-        width = self._answer_width
-        return rows[0][:width], [row[width:] for row in rows if row[width + 2] is not None]
+        return rows[0], [row for row in rows if row.history_at is not None]
 
-    def page(self, db, owner, statuses, limit, offset):
+    def page(self, executor, owner, statuses, limit, offset):
         """A page of the owner's records (rows for ``kind.answer``), oldest first, ties by uuid."""
         parameters = {"owner": owner, "limit": limit, "offset": offset}
         if statuses is None:
-            return db.rows(self._page, parameters)
+            return executor.rows(self._page, parameters)
         parameters["statuses"] = statuses
-        return db.rows(self._page_by_status, parameters)
+        return executor.rows(self._page_by_status, parameters)
+
+    def owned(self, executor, owner, statuses=None):
+        """How many records the owner has (of these statuses)."""
+        return self.counts.owned(executor, self.kind, owner, statuses)

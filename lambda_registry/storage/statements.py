@@ -8,13 +8,19 @@ dialect, converting values both ways) and compiles once, through
 documented API only: ``ClauseElement.compile``,
 ``SQLCompiler.construct_expanded_state`` (which also expands ``IN``
 lists), ``ExpandedState.processors`` and ``TypeEngine.result_processor``.
-Reads hand the SQL to a DBAPI cursor; writes to
-``Connection.exec_driver_sql``, so that SQL logging and execution events
-(tracing) still see every write. Compiled forms are kept per dialect
-object: two engines of one database with different drivers never share SQL.
+The executor (``database.py``) hands the SQL to a DBAPI cursor. Compiled
+forms are kept per dialect object: two engines of one database with
+different drivers never share SQL. Rows come back as named tuples of the
+statement's columns (``statement.Row``), never read by position.
 """
 
+import collections
 import threading
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+# INSERT constructs with ON CONFLICT, per dialect (``Statement({...})`` takes one each).
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 class Statement:
@@ -32,24 +38,35 @@ class Statement:
 
     @property
     def columns(self):
-        """What a row of it holds (a SELECT's columns, a DML's RETURNING)."""
+        """What a row of it holds (a SELECT's columns, a DML's RETURNING; none for SQL text)."""
         clause = self._clause if self._clauses is None else next(iter(self._clauses.values()))
-        return clause.exported_columns
+        return _columns(clause)
+
+    @property
+    def Row(self):  # noqa: N802 (a class)
+        """The named tuple of a row: one field per column, by its name or label."""
+        row = self.__dict__.get("_row")
+        if row is None:
+            # Unlabelled expressions get positional names (_0, _1, ...).
+            row = self.__dict__["_row"] = collections.namedtuple("Row", [str(column.key) for column in self.columns],
+                                                                 rename=True)
+        return row
 
     def compiled(self, dialect):
         compiled = self._compiled.get(dialect)
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause_for(dialect), dialect))
+                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause_for(dialect), dialect, self.Row))
         return compiled
 
 
 class _Compiled:
-    def __init__(self, clause, dialect):
+    def __init__(self, clause, dialect, row):
         self.compiled = clause.compile(dialect=dialect)
+        self.make_row = row._make
         self.positional = dialect.positional
         processors = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in clause.exported_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _columns(clause)
         ]
         # None when every column comes back from the driver as we want it.
         self.result_processors = processors if any(processors) else None
@@ -89,12 +106,16 @@ class _Compiled:
         return state.statement, values
 
     def convert(self, rows):
-        """Rows (tuples) with each column converted as SQLAlchemy would."""
-        processors = self.result_processors
+        """Named rows, each column converted as SQLAlchemy would."""
+        make_row, processors = self.make_row, self.result_processors
         if processors is None:
-            return rows
+            return [make_row(row) for row in rows]
         return [
-            tuple(value if processor is None or value is None else processor(value)
-                  for processor, value in zip(processors, row))
+            make_row(value if processor is None or value is None else processor(value)
+                     for processor, value in zip(processors, row))
             for row in rows
         ]
+
+
+def _columns(clause):
+    return getattr(clause, "exported_columns", ())

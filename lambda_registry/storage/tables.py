@@ -39,17 +39,21 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 @dataclasses.dataclass(frozen=True)
 class RecordTables:
-    """The four tables of a kind of record."""
+    """The five tables of a kind of record."""
 
     records: Table
     history: Table
     # How many records have each status (and the totals of the kind's summed
-    # fields), kept in the transaction that changes them: the public count
-    # is polled by every open landing page, and summing a few rows costs the
-    # same at a thousand records and at a million.
+    # fields): the public count is polled by every open landing page, and
+    # summing a few rows costs the same at a thousand records and at a million.
     status_counts: Table
     # The same per owner: the total of a list's pagination without a scan.
     owner_counts: Table
+    # What each write changed in those totals, appended in its transaction
+    # and folded into them now and then (counts.py): writers only ever
+    # insert, so concurrent writers of different records never wait for
+    # each other on a counter row.
+    count_changes: Table
 
 
 def _foreign_key_name(kind):
@@ -110,7 +114,18 @@ def _record_tables(kind):
         Column("status", SmallInteger, primary_key=True, autoincrement=False),
         Column("record_count", BigInteger, nullable=False),
     )
-    return RecordTables(records, history, status_counts, owner_counts)
+    count_changes = Table(
+        kind.count_changes_table,
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+        owner(),
+        Column("status", SmallInteger, nullable=False),
+        Column("record_count", BigInteger, nullable=False),
+        *[Column(name, BigInteger, nullable=False) for name in kind.summed],
+        # An owner's unfolded changes, for the total of a list's pagination.
+        Index(f"ix_{kind.count_changes_table}_owner_status", "owner", "status"),
+    )
+    return RecordTables(records, history, status_counts, owner_counts, count_changes)
 
 
 TABLES = {kind.key: _record_tables(kind) for kind in KINDS}

@@ -2,35 +2,29 @@
 
 from sqlalchemy import bindparam, update
 
-from .statements import Statement
+from .statements import UPSERTS, Statement
 from .tables import USERS
-from .counters import UPSERTS, NamedCounters
-
-USERS_COUNTER = "users"
 
 
 class UserStore:
-    def __init__(self):
-        self.counters = NamedCounters()
-        seen = {"user_id": bindparam("v_user_id"), "first_seen": bindparam("v_now"), "last_seen": bindparam("v_now")}
+    def __init__(self, counts):
+        self.counts = counts
+        seen = {"user_id": bindparam("user_id"), "first_seen": bindparam("now"), "last_seen": bindparam("now")}
         self._add = Statement({
-            name: insert(USERS).values(seen).on_conflict_do_nothing(index_elements=["user_id"]).returning(USERS.c.user_id)
-            for name, insert in UPSERTS.items()
+            name: upsert(USERS).values(seen).on_conflict_do_nothing(index_elements=["user_id"]).returning(USERS.c.user_id)
+            for name, upsert in UPSERTS.items()
         })
         self._touch = Statement(
-            update(USERS).where(USERS.c.user_id == bindparam("v_user_id")).values(last_seen=bindparam("v_now"))
+            update(USERS).where(USERS.c.user_id == bindparam("user_id")).values(last_seen=bindparam("now"))
         )
 
-    def seen(self, db, user_id, now):
+    def seen(self, executor, user_id, now):
         """Note that ``user_id`` was seen ``now``; True if it is a new user
         (counted then, in the same transaction: a race of two first
         requests counts one user)."""
-        parameters = {"v_user_id": user_id, "v_now": now}
-        if db.first(self._add, parameters) is not None:
-            self.counters.add(db, USERS_COUNTER, 1)
+        parameters = {"user_id": user_id, "now": now}
+        if executor.first(self._add, parameters) is not None:
+            self.counts.user_added(executor)
             return True
-        db.execute(self._touch, parameters)
+        executor.execute(self._touch, parameters)
         return False
-
-    def count(self, db):
-        return self.counters.value(db, USERS_COUNTER)

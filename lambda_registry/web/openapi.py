@@ -3,19 +3,19 @@
 Paths and methods come from our Cornice services and the routes Pyramid
 really matched (so a host's ``route_prefix`` shows), each endpoint once
 (every URL also answers with a trailing slash: a courtesy, said in the
-description, not a second path). Request bodies and query parameters come
-from the colander schemas the validators use, records from their
-declarations (``records.py``); each view says what it answers with an
-``Answer``. Every body and answer is a named component, status codes are
+description, not a second path). Each view's ``Operation``
+(``services/service.py``) declares what it takes (a token, the colander
+schemas of its body or query, no body) and what it answers: the same
+declaration its validators are made from. Records come from their
+declarations (``model/kinds.py``). Every body and answer is a named component, status codes are
 enums whose names generators read (``x-enum-varnames``), and the schemas
 are flat (no ``allOf``): the real answers satisfy them, which the tests
 check with a Draft 2020-12 validator and with Schemathesis.
 """
 
-import dataclasses
-
 from pyramid.interfaces import IRoutesMapper
 
+from ..components import get_components
 from ..model.kinds import KINDS
 from .schemas import component_ref, json_schema
 from .urls import path_of
@@ -38,26 +38,6 @@ also answers with a trailing slash (`/api/lambda_instances/`), directly.
 (the word `Token` in any case). A client generated with openapi-python-client
 authenticates with `AuthenticatedClient(base_url=..., token=<token>, prefix="Token")`.
 """
-
-
-@dataclasses.dataclass(frozen=True)
-class Answer:
-    """What a view answers on success, for the document."""
-
-    operation: str  # its operationId
-    code: int
-    description: str
-    # The component of the answer: an envelope made here from ``data``, or
-    # (``raw``) any document.
-    name: str
-    data: dict | None = None
-    pagination: bool = False
-    conflicts: bool = False  # may answer 409
-    location: bool = False  # a Location header
-    raw: bool = False  # the document itself, not an envelope
-    database: bool = True  # False: never a 503 for the database
-    # OpenAPI links: {link name: (operationId, runtime expression of the uuid)}.
-    links: dict = dataclasses.field(default_factory=dict)
 
 
 # What each operation does, for the people and generators reading the document.
@@ -200,8 +180,8 @@ def _response(answer):
     if answer.raw:
         content = {"schema": {"type": "object", "required": ["openapi", "paths"]}}
     else:
-        content = {"schema": component_ref(answer.name)}
-    example = ANSWER_EXAMPLES.get((answer.operation, answer.code))
+        content = {"schema": component_ref(answer.answer)}
+    example = ANSWER_EXAMPLES.get((answer.id, answer.code))
     if example is not None:
         content["example"] = example
     response = {"description": answer.description, "content": {"application/json": content}}
@@ -216,17 +196,13 @@ def _response(answer):
     return response
 
 
-def _operation(service, method, args):
-    answer = service.answers[method]
-    validators = args.get("validators", ())
-    requires_token = any(getattr(v, "requires_token", False) for v in validators)
-    body_schema = next((v.body_schema for v in validators if hasattr(v, "body_schema")), None)
-    query_schema = next((v.query_schema for v in validators if hasattr(v, "query_schema")), None)
-    takes_no_body = any(getattr(v, "takes_no_body", False) for v in validators)
+def _operation(service, method):
+    answer = service.operations[method]
+    requires_token, body_schema, query_schema = answer.token, answer.body, answer.query
 
     operation = {
-        "operationId": answer.operation,
-        "summary": SUMMARIES[answer.operation],
+        "operationId": answer.id,
+        "summary": SUMMARIES[answer.id],
         "description": f"Answers {answer.code} `{answer.description}`"
         + (" Needs a token." if requires_token else " Needs no token, and ignores any."),
         "tags": [service.tag],
@@ -245,11 +221,11 @@ def _operation(service, method, args):
     errors = [500]
     if body_schema is not None:
         content = {"schema": component_ref(body_schema.component_name)}
-        if answer.operation in REQUEST_EXAMPLES:
-            content["example"] = REQUEST_EXAMPLES[answer.operation]
+        if answer.id in REQUEST_EXAMPLES:
+            content["example"] = REQUEST_EXAMPLES[answer.id]
         operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         errors += [400, 413, 415]
-    elif query_schema is not None or takes_no_body:
+    elif query_schema is not None or answer.no_body:
         errors.append(400)
     if requires_token:
         errors.append(401)
@@ -279,18 +255,16 @@ def _error_responses():
 def build_document(registry):
     mapper = registry.getUtility(IRoutesMapper)
     paths, schemas = {}, dict(COMPONENTS)
-    for service in registry.lambda_registry_services:
+    for service in get_components(registry).services:
         route = mapper.get_route(service.name)
         # Pyramid keeps a prefixed pattern without its leading slash.
         item = paths.setdefault("/" + path_of(route.pattern).lstrip("/"), {})
-        for method, _, args in service.definitions:
-            if method in ("HEAD", "OPTIONS"):  # HEAD wherever GET is, as HTTP says; OPTIONS: CORS preflight
-                continue
-            operation, body_schema = _operation(service, method, args)
+        # HEAD wherever GET is, as HTTP says; OPTIONS is the CORS preflight: neither is declared.
+        for method, answer in service.operations.items():
+            operation, body_schema = _operation(service, method)
             item[method.lower()] = operation
-            answer = service.answers[method]
             if not answer.raw:
-                schemas[answer.name] = envelope(answer.data, answer.pagination)
+                schemas[answer.answer] = envelope(answer.data, answer.pagination)
             if body_schema is not None:
                 schemas[body_schema.component_name] = json_schema(body_schema)
     return {
@@ -317,7 +291,7 @@ def build_document(registry):
 
 def document(registry):
     """The document, built on first use and kept: it changes only with the code."""
-    built = getattr(registry, "lambda_registry_openapi", None)
-    if built is None:
-        built = registry.lambda_registry_openapi = build_document(registry)
-    return built
+    components = get_components(registry)
+    if components.openapi is None:
+        components.openapi = build_document(registry)
+    return components.openapi

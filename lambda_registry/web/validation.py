@@ -1,28 +1,19 @@
-"""Cornice validators: the request body, the query string, the uuid of the URL.
+"""Validation: the request body, the query string, the uuid of the URL.
 
-Problems are added to ``request.errors`` (Cornice then answers 400 with all
-of them); a request that cannot be read at all (wrong media type, a body
-too large) is refused at once.
+The validators here are what ``services/service.py`` runs for each
+operation, from its declaration. Problems are added to ``request.errors``
+(Cornice then answers 400 with all of them); a request that cannot be read
+at all (wrong media type, a body too large) is refused at once.
+``validate_fields`` is the one check of a body's fields, for the API and
+for a host's code alike.
 """
 
 import colander
-from cornice.errors import Errors
 
+from ..settings import get_settings
 from .envelope import JSON, body_too_large, error, error_entry, not_json
 from .jsonio import NotStrictJSON, loads
 from .schemas import normalise_uuid
-from ..settings import get_settings
-
-
-def start_request(request, **kwargs):
-    """First validator of every view: Cornice's per-request state.
-
-    Cornice's own include would set it with a NewRequest subscriber for
-    every request of a host application; ours only touches our requests.
-    """
-    request.validated = {}
-    request.errors = Errors()
-    request.info = {}
 
 
 def json_body_expected(request, **kwargs):
@@ -45,9 +36,6 @@ def no_body_expected(request, **kwargs):
         raise error(400, None, [error_entry("body", "", "this request takes no body")])
 
 
-no_body_expected.takes_no_body = True  # for the OpenAPI document
-
-
 def read_body(request):
     """The raw body, refusing more than ``max_body_bytes`` before reading it all."""
     limit = get_settings(request.registry).max_body_bytes
@@ -64,16 +52,41 @@ def read_body(request):
     return body
 
 
-def _add_invalid(request, location, invalid):
-    for name, message in invalid.asdict().items():
-        request.errors.add(location, name, message)
+def validate_fields(schema, value, location="body"):
+    """``(fields, problems)``: the fields of ``value`` (a dict) as ``schema``
+    takes them (normalised, defaults filled in), or None and every problem
+    as ``(location, name, description)``. Fields the schema does not know
+    are problems too: a misspelt optional field would otherwise be dropped
+    without the client ever knowing."""
+    problems = [(location, name, "is not a known field") for name in sorted(set(value) - _known(schema))]
+    try:
+        fields = schema.deserialize(value)
+    except colander.Invalid as invalid:
+        problems += [(location, name, message) for name, message in invalid.asdict().items()]
+        fields = None
+    return (None, problems) if problems else (fields, [])
+
+
+def checked_fields(schema, value):
+    """The fields of ``value`` as ``schema`` takes them, or a 400 naming every problem."""
+    if not isinstance(value, dict):
+        raise error(400, None, [error_entry("body", "", "the fields must be a JSON object")])
+    fields, problems = validate_fields(schema, value)
+    if problems:
+        raise error(400, None, [error_entry(*problem) for problem in problems])
+    return fields
+
+
+def _known(schema):
+    return {child.name for child in schema.children}
 
 
 def _deserialize(request, location, schema, cstruct):
     try:
         return schema.deserialize(cstruct)
     except colander.Invalid as invalid:
-        _add_invalid(request, location, invalid)
+        for name, message in invalid.asdict().items():
+            request.errors.add(location, name, message)
         return None
 
 
@@ -98,24 +111,18 @@ def json_object_body(request):
 
 
 def body_validator(schema):
-    """A validator putting the fields of ``schema`` into ``request.validated``.
-
-    Fields the schema does not know are refused: a misspelt optional field
-    would otherwise be dropped without the client ever knowing.
-    """
-    known = {child.name for child in schema.children}
+    """A validator putting the fields of ``schema`` into ``request.validated``."""
 
     def validate_body(request, **kwargs):
         value = json_object_body(request)
         if value is None:
             return
-        for name in sorted(set(value) - known):
-            request.errors.add("body", name, "is not a known field")
-        fields = _deserialize(request, "body", schema, value)
+        fields, problems = validate_fields(schema, value)
+        for problem in problems:
+            request.errors.add(*problem)
         if fields is not None and not request.errors:
             request.validated.update(fields)
 
-    validate_body.body_schema = schema  # for the OpenAPI document
     return validate_body
 
 
@@ -140,7 +147,6 @@ def query_validator(schema):
         if fields is not None:
             request.validated.update(fields)
 
-    validate_query.query_schema = schema  # for the OpenAPI document
     return validate_query
 
 
@@ -154,5 +160,4 @@ def uuid_in_path(not_found):
             raise not_found(request.matchdict["uuid"])
         request.validated["uuid"] = uuid
 
-    validate_uuid.in_path = "uuid"  # for the OpenAPI document
     return validate_uuid

@@ -16,15 +16,10 @@ from pyramid.response import Response
 from pyramid.security import forget, remember
 from pyramid.session import SignedCookieSessionFactory
 
-from lambda_registry.storage import get_database
-from lambda_registry.model.kinds import INSTANCES, utcnow
-from lambda_registry.storage.record_store import RecordStore
+from lambda_registry import EnvelopeError, get_components
 
 from .models import AuditEntry, Base, create_portal_tables
 from .security import PortalSecurityPolicy
-
-# The registry's own store of instances, for the portal's import page.
-INSTANCE_STORE = RecordStore(INSTANCES)
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +101,23 @@ def logout(request):
 
 def audit_then_maybe_fail(request):
     """Writes the portal's audit entry and a registry record in one transaction;
-    with ?fail=1 it then fails, and neither may remain."""
+    with ?fail=1 it then fails, and neither may remain. The registry's
+    service validates the record as its API does: a bad one is refused with
+    the API's errors, and nothing is kept."""
     user = request.authenticated_userid or "anonymous"
     request.portal_dbsession.add(AuditEntry(user=user, action="imported an instance"))
-    values = {"uuid": request.params["uuid"], "name": "imported by the portal", "instance_info": "{}", "status": 2}
-    get_database(request.registry).write(request, lambda db: INSTANCE_STORE.create(db, user, values, utcnow()))
+    fields = {"uuid": request.params.get("uuid", ""), "name": "imported by the portal", "instance_info": "{}",
+              "status": "2"}
+    try:
+        get_components(request.registry).instances.create(request, user, fields)
+    except EnvelopeError as refused:
+        request.tm.doom()  # the audit entry goes too
+        errors = "".join(
+            f"<li data-location='{html.escape(e['location'])}' data-name='{html.escape(e['name'])}'>"
+            f"{html.escape(e['description'])}</li>"
+            for e in refused.json_body["errors"]
+        )
+        return page("Not imported", f"<ul class=errors>{errors}</ul>", status=refused.status_int)
     if request.params.get("fail"):
         raise RuntimeError("the portal failed after writing")
     return page("Imported", "<p>done</p>")

@@ -1,0 +1,211 @@
+"""What the service of every kind of record shares: create, status update,
+list and details, for the API's endpoints and for a host's code.
+
+The public methods (``create``, ``update_status``) take fields as a client
+sends them, validate them with the same colander schemas as the API's
+endpoints, and raise the same errors (the envelope's ``EnvelopeError``).
+The endpoints validate with Cornice first, then call the same writes. A
+kind's own module (``instances.py``, ``applications.py``) adds what is its
+own: how it is deleted, what its count reports, its extra endpoints.
+"""
+
+import dataclasses
+from urllib.parse import urlencode
+
+from ..storage.record_store import RecordStore
+from ..web.envelope import error, error_entry, success
+from ..web.schemas import body_schema, component_ref, list_query, normalise_uuid
+from ..web.validation import checked_fields
+from .service import Operation, RegistryService
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Texts:
+    """The short descriptions of a kind's answers (SPEC.md's words)."""
+
+    created: str
+    updated: str
+    deleted: str
+    listed: str
+    details: str
+    counted: str
+    not_found: str
+    already_created: str
+
+
+# What every write answers in ``data``: the uuid written.
+ACCEPTED = {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("Accepted")}
+
+
+class RecordService:
+    """The shared operations of ``kind``, and their endpoints under ``path`` (``/api/lambda_instances``)."""
+
+    # May a status update answer 409 (a kind's own rule, ``refuse_update``)?
+    update_conflicts = False
+    # OpenAPI links from a create to a kind's own operations on the same uuid.
+    more_links_from_create = {}
+
+    def __init__(self, kind, texts, path, components):
+        self.kind = kind
+        self.texts = texts
+        self.database = components.database
+        self.counts = components.counts
+        self.users = components.users
+        self.store = RecordStore(kind, components.counts)
+        self.max_page_size = components.settings.max_page_size
+        label, key = kind.statuses.label, kind.key
+        self.create_schema = body_schema(kind.create_nodes(), f"{label}Create")
+        self.status_schema = body_schema(kind.status_update_nodes(), f"{label}StatusUpdate")
+
+        tag = kind.plural
+        self.collection = RegistryService(kind.plural, path, tag)
+        self.count = RegistryService(f"{key}_count", path + "/count", tag)
+        self.item = RegistryService(key, path + "/{uuid}", tag)
+        self.item_status = RegistryService(f"{key}_status", path + "/{uuid}/status", tag)
+
+        self.collection.add_view("GET", self.list_view, operation=Operation(
+            f"list_{kind.plural}", 200, texts.listed, f"{label}ListAnswer",
+            {"type": "array", "items": component_ref(label)}, token=True,
+            query=list_query(kind.statuses, self.max_page_size), pagination=True))
+        created_links = {
+            f"Get{label}": (f"get_{key}", "$request.body#/uuid"),
+            f"Update{label}": (f"update_{key}", "$request.body#/uuid"),
+            f"Update{label}Status": (f"update_{key}_status", "$request.body#/uuid"),
+            f"Delete{label}": (f"delete_{key}", "$request.body#/uuid"),
+            **self.more_links_from_create,
+        }
+        self.collection.add_view("POST", self.create_view, operation=Operation(
+            f"create_{key}", 202, texts.created, "AcceptedAnswer", ACCEPTED, token=True, body=self.create_schema,
+            conflicts=True, location=True, links=created_links))
+        self.item.add_view("GET", self.details_view, operation=Operation(
+            f"get_{key}", 200, texts.details, f"{label}DetailsAnswer",
+            {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref(label + "WithHistory")},
+            token=True, not_found=self.not_found))
+        for service, operation_id in ((self.item, f"update_{key}"), (self.item_status, f"update_{key}_status")):
+            service.add_view("POST", self.update_status_view, operation=Operation(
+                operation_id, 202, texts.updated, "AcceptedAnswer", ACCEPTED, token=True, body=self.status_schema,
+                not_found=self.not_found, conflicts=self.update_conflicts))
+
+    def services(self):
+        """In the order their routes must be tried: ".../count" before ".../{uuid}"."""
+        return [self.collection, self.count, self.item, self.item_status]
+
+    # -- what a host's code calls too ------------------------------------------
+    def create(self, request, owner, fields):
+        """Register a record of ``owner`` from ``fields``, as a create body
+        gives them (validated as the API validates them); its uuid,
+        normalised. Raises the API's errors: 400 naming each bad field, 409."""
+        values = checked_fields(self.create_schema, fields)
+        self.store_new(request, owner, values)
+        return values["uuid"]
+
+    def update_status(self, request, owner, uuid, fields):
+        """Post a new status of ``owner``'s record, as a status update body
+        gives it (validated as the API validates it). Raises the API's
+        errors: 400, 404, and the kind's own 409."""
+        uuid_text, uuid = uuid, normalise_uuid(uuid)
+        if uuid is None:
+            raise self.not_found(uuid_text)
+        values = checked_fields(self.status_schema, fields)
+        self.change_status(request, owner, uuid, uuid_text, values["status"], values["failure_message"])
+
+    # -- the writes, on values already validated ---------------------------------
+    def store_new(self, request, owner, values):
+        def work(executor):
+            if not self.store.create(executor, owner, values):
+                raise error(409, self.texts.already_created,
+                            [error_entry("body", "uuid", f"{values['uuid']} is already registered")])
+
+        self.database.write(request, work)
+
+    def change_status(self, request, owner, uuid, uuid_text, status, failure_message):
+        def work(executor):
+            locked = self.locked_or_404(executor, owner, uuid, uuid_text)
+            self.refuse_update(locked)
+            self.store.change_status(executor, owner, locked, status, failure_message)
+
+        self.database.write(request, work)
+
+    def refuse_update(self, locked):
+        """Raise if ``locked`` may not change status (a kind's own rule)."""
+
+    def locked_or_404(self, executor, owner, uuid, uuid_text):
+        locked = self.store.lock(executor, owner, uuid)
+        if locked is None:
+            raise self.not_found(uuid_text)
+        return locked
+
+    def not_found(self, uuid_text):
+        return error(404, self.texts.not_found, [error_entry("path", "uuid", f"no {self.kind.singular} {uuid_text}")])
+
+    # -- the endpoints -----------------------------------------------------------
+    def caller(self, request):
+        """The validated caller, remembered as a user seen (when due, ``users.py``)."""
+        owner = request.validated["owner"]
+        self.users.seen(request, owner)
+        return owner
+
+    @staticmethod
+    def accepted(description, uuid, **data):
+        return success(202, description, [{"id": uuid, **data}])
+
+    def uuid_of(self, request):
+        """(the normalised uuid of the URL, the uuid as the URL gave it)."""
+        return request.validated["uuid"], request.matchdict["uuid"]
+
+    def create_view(self, request):
+        owner = self.caller(request)
+        values = {name: value for name, value in request.validated.items() if name != "owner"}
+        self.store_new(request, owner, values)
+        location = request.route_url(self.item.name, uuid=values["uuid"], slash="")
+        return success(202, self.texts.created, [{"id": values["uuid"]}], headers={"Location": location})
+
+    def update_status_view(self, request):
+        owner = self.caller(request)
+        self.change_status(request, owner, *self.uuid_of(request), request.validated["status"],
+                           request.validated["failure_message"])
+        return self.accepted(self.texts.updated, request.validated["uuid"])
+
+    def details_view(self, request):
+        owner = self.caller(request)
+        uuid, uuid_text = self.uuid_of(request)
+        with self.database.read(request) as executor:
+            found = self.store.details(executor, owner, uuid)
+        if found is None:
+            raise self.not_found(uuid_text)
+        row, history = found
+        record = self.kind.answer(row)
+        record["history"] = [self.kind.history_answer(entry) for entry in history]
+        return success(200, self.texts.details, [record])
+
+    def list_view(self, request):
+        owner = self.caller(request)
+        statuses = request.validated["status"]
+        offset, limit = request.validated["offset"], request.validated["limit"]
+        page_size = self.max_page_size if limit is None else limit
+        with self.database.read(request) as executor:
+            # One row more than the page tells whether the list goes on.
+            rows = self.store.page(executor, owner, statuses, page_size + 1, offset)
+            more = len(rows) > page_size
+            total = None
+            if more or limit is not None or offset > 0:
+                total = self.store.owned(executor, owner, statuses)
+        data = [self.kind.answer(row) for row in rows[:page_size]]
+        pagination = None if total is None else _pagination(request, total, page_size, offset)
+        return success(200, self.texts.listed, data, pagination=pagination)
+
+
+def _page_url(request, limit, offset):
+    query = [(name, value) for name, value in request.GET.items() if name not in ("limit", "offset")]
+    query += [("limit", str(limit)), ("offset", str(offset))]
+    return request.path_url + "?" + urlencode(query)
+
+
+def _pagination(request, total, limit, offset):
+    next_url = previous_url = None
+    if limit > 0 and offset + limit < total:
+        next_url = _page_url(request, limit, offset + limit)
+    if limit > 0 and offset > 0:
+        # Past the end, "previous" is the last page that has records.
+        previous_url = _page_url(request, limit, max(0, min(offset - limit, total - limit)))
+    return {"count": total, "limit": limit, "offset": offset, "next": next_url, "previous": previous_url}
