@@ -11,7 +11,11 @@ docs/architecture.md draws the way of a request through the package.
 """
 
 from pyramid.config import Configurator
+from pyramid.decorator import reify
 from pyramid.exceptions import ConfigurationError
+from pyramid.request import Request
+from pyramid.tweens import EXCVIEW
+import pyramid_tm
 
 from . import pages
 from .auth import policy_for
@@ -71,6 +75,20 @@ TRANSACTION_SETTINGS = {
 }
 
 
+class TransactionRequest(Request):
+    """pyramid_tm's ``request.tm``, as a class attribute.
+
+    ``config.include("pyramid_tm")`` adds it with
+    ``add_request_method(reify=True)``, and a request method that is a
+    property makes Pyramid build a new request class for every request:
+    that cost 0.17-0.19 M instructions per request, more than a whole
+    count answer (bench/instructions.py, docs/performance.md). The same
+    tween and the same ``create_tm`` on our own request class cost none
+    of it. A host that includes pyramid_tm itself keeps its own way."""
+
+    tm = reify(pyramid_tm.create_tm)
+
+
 def main(global_config, **settings):
     """The standalone WSGI application, for ``pserve`` and waitress."""
     if not settings.get("lambda_registry.auth"):
@@ -84,7 +102,9 @@ def main(global_config, **settings):
     # host turns them on itself.
     settings.setdefault("lambda_registry.pages", "true")
     with Configurator(settings=settings) as config:
-        config.include("pyramid_tm")
+        # What config.include("pyramid_tm") does, but its request.tm (above).
+        config.set_request_factory(TransactionRequest)
+        config.add_tween("pyramid_tm.tm_tween_factory", over=EXCVIEW)
         config.include(includeme)
         # Standalone, the whole application is ours: every URL answers in JSON.
         config.add_notfound_view(errorviews.http_exception_view)
