@@ -10,12 +10,12 @@ requires = [
     "setuptools<82",
     "pyramid>=2.0.2,<3",
     "WebOb>=1.8.8,<2",
-    # services/__init__.py subclasses Service and relies on its view wrapper.
+    # services/service.py subclasses Service and relies on its view wrapper.
     "cornice>=6.1,<7",
     "colander>=2.0,<3",
     "SQLAlchemy>=2.0,<2.2",
     "zope.sqlalchemy>=3.0,<5",
-    # Not used standalone; in a host that has it, our writes join its transaction.
+    # main() runs its tween; in a host that includes it, our writes join its transaction.
     "pyramid_tm>=2.5,<3",
     "transaction>=3.0,<6",
     "alembic>=1.12,<2",
@@ -43,6 +43,8 @@ tests_require = [
     # Drives Debian's chromium for the page tests (tests/browser.py); its own browsers are never downloaded.
     "playwright==1.65.2",
 ]
+# What bench/ needs beyond the package; the tests run each bench script once (tests/test_bench.py).
+bench_require = ["matplotlib>=3.8", "gunicorn>=22"]
 
 setup(
     name="lambda_registry",
@@ -63,7 +65,7 @@ setup(
     zip_safe=False,
     python_requires=">=3.10",
     install_requires=requires,
-    extras_require={"test": tests_require, "bench": ["matplotlib", "gunicorn>=22"]},
+    extras_require={"test": tests_require + bench_require, "bench": bench_require},
     entry_points={
         "paste.app_factory": ["main = lambda_registry:main"],
         "console_scripts": [

@@ -14,7 +14,8 @@ to the same measurement without the attack, in the same run:
    against the same app on waitress's default limits, to show why the ini
    sets them.
 
-    .venv/bin/python bench/attack.py            # about a minute
+    .venv/bin/python -m bench.attack            # about a minute
+    .venv/bin/python -m bench.attack --smoke --output /tmp/attack.md   # seconds
 """
 
 import argparse
@@ -34,10 +35,10 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from tests.fake_astakos import STATS_PATH
 
-from tests.fake_astakos import STATS_PATH  # noqa: E402
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMOKE = {"flood": 300, "connections": 8, "slow_clients": 20, "heartbeats": 10}
 
 USER_TOKEN = "attack-bench-cached-user"
 WAITRESS_LIMITS = ("connection_limit", "channel_timeout", "cleanup_interval", "asyncore_use_poll",
@@ -320,7 +321,12 @@ def main():
     parser.add_argument("--slow-clients", type=int, default=200)
     parser.add_argument("--heartbeats", type=int, default=100)
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "attack-results.md"))
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"a run of seconds ({SMOKE}), that the script works; give --output somewhere else")
     args = parser.parse_args()
+    if args.smoke:
+        for option, value in SMOKE.items():
+            setattr(args, option, value)
     with tempfile.TemporaryDirectory() as folder:
         processes = Processes(folder, args.identity_delay)
         try:

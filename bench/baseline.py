@@ -2,13 +2,15 @@
 as the service, with the same driver, and nothing else.
 
 It parses the same JSON, looks the token up in a dict, runs the statements
-the service runs for each endpoint (the same transactions, locks and
-counter upserts) and answers the same envelope. No validation beyond what
+the service runs for each endpoint (the same transactions and locks, the
+same count-change rows appended and folded every 256th write, the same
+history time taken after the lock) and answers the same envelope. No validation beyond what
 the SQL needs, no framework: what remains between it and the service is
 the cost of Pyramid, Cornice, colander, SQLAlchemy and our own code.
 """
 
 import datetime
+import itertools
 import json
 import re
 import sqlite3
@@ -16,14 +18,18 @@ import threading
 
 import psycopg
 
-INSTANCE_NAMES = [
-    "STARTED", "STOPPED", "PENDING", "STARTING", "STOPPING", "DESTROYING", "DESTROYED", "SCALING_UP",
-    "SCALING_DOWN", "FAILED", "CLUSTER_CREATED", "CLUSTER_FAILED", "INIT_DONE", "INIT_FAILED",
-    "COMMONS_INSTALLED", "COMMONS_FAILED", "HADOOP_INSTALLED", "HADOOP_FAILED", "KAFKA_INSTALLED",
-    "KAFKA_FAILED", "FLINK_INSTALLED", "FLINK_FAILED", "FLUME_INSTALLED", "FLUME_FAILED"]
-FAILED = {9, 11, 13, 15, 17, 19, 21, 23}
-ACTIVE = set(range(24)) - FAILED - {6}
-DESTROYED = 6
+# Plain data (no framework): the same codes and groups as the service's.
+from lambda_registry.model.statuses import (
+    ACTIVE_CODES as ACTIVE,
+    APPLICATION_STATUSES,
+    DESTROYED,
+    FAILED_CODES as FAILED,
+    INSTANCE_STATUSES,
+)
+
+INSTANCE_NAMES = [INSTANCE_STATUSES.names[code] for code in range(len(INSTANCE_STATUSES.names))]
+APPLICATION_NAMES = [APPLICATION_STATUSES.names[code] for code in range(len(APPLICATION_STATUSES.names))]
+FOLD_EVERY = 256  # as the service's lambda_registry.count_fold_every
 
 
 class Kind:
@@ -31,7 +37,7 @@ class Kind:
 
     def __init__(self, row, key, names, own, summed=(), messages=None):
         self.table, self.history = row + "s", row + "_status_changes"
-        self.public, self.owned = row + "_status_counts", row + "_owner_counts"
+        self.public, self.owned, self.changes = row + "_status_counts", row + "_owner_counts", row + "_count_changes"
         self.key = key + "_id"
         self.names = names
         self.own = own  # (column, default) between name and status
@@ -48,7 +54,7 @@ INSTANCES = Kind("lambda_instance", "instance", INSTANCE_NAMES, [("instance_info
     "listed": "Lambda instances.", "details": "Lambda instance details.", "counted": "Lambda instances count.",
     "exists": "The specified lambda instance has already been created.",
     "missing": "The specified lambda instance doesn't exist."})
-APPLICATIONS = Kind("lambda_application", "application", ["UPLOADED", "UPLOADING", "FAILED"], [("description", "")],
+APPLICATIONS = Kind("lambda_application", "application", APPLICATION_NAMES, [("description", "")],
                     summed=("times_started",), messages={
     "created": "Your request to create the specified application has been accepted.",
     "updated": "Lambda application status update accepted.",
@@ -128,21 +134,40 @@ class Database:
             return work(execute)
 
 
-def _bump(execute, kind, owner, changes):
-    """The service's counter changes: one upsert per table, rows in status order.
+def _append(execute, kind, owner, changes):
+    """The service's count changes: one row per status that changes, in one INSERT.
     ``changes``: {status: (records delta, summed deltas...)}."""
-    rows = sorted((status, deltas) for status, deltas in changes.items())
-    columns = ["record_count", *kind.summed]
-    placeholders = ", ".join("(" + ", ".join("?" * (1 + len(columns))) + ")" for _ in rows)
-    updates = ", ".join(f"{c} = {kind.public}.{c} + excluded.{c}" for c in columns)
-    execute(f"INSERT INTO {kind.public} (status, {', '.join(columns)}) VALUES {placeholders} "
-            f"ON CONFLICT (status) DO UPDATE SET {updates}", tuple(v for status, deltas in rows for v in (status, *deltas)))
-    owned = [(status, deltas[0]) for status, deltas in rows if deltas[0]]
-    if owned:
-        placeholders = ", ".join("(?, ?, ?)" for _ in owned)
-        execute(f"INSERT INTO {kind.owned} (owner, status, record_count) VALUES {placeholders} "
-                f"ON CONFLICT (owner, status) DO UPDATE SET record_count = {kind.owned}.record_count + excluded.record_count",
-                tuple(v for status, delta in owned for v in (owner, status, delta)))
+    rows = [(status, deltas) for status, deltas in sorted(changes.items()) if any(deltas)]
+    if not rows:
+        return
+    columns = ["owner", "status", "record_count", *kind.summed]
+    placeholders = ", ".join("(" + ", ".join("?" * len(columns)) + ")" for _ in rows)
+    execute(f"INSERT INTO {kind.changes} ({', '.join(columns)}) VALUES {placeholders}",
+            tuple(v for status, deltas in rows for v in (owner, status, *deltas)))
+
+
+def _fold(execute, sqlite):
+    """The service's fold: every change moved into the totals (PostgreSQL: if no one else is folding)."""
+    if not sqlite and not execute("SELECT pg_try_advisory_xact_lock(119238600649828)").fetchone()[0]:
+        return
+    for kind in KINDS.values():
+        counted = ["record_count", *kind.summed]
+        sums = ", ".join(f"sum({c})" for c in counted)
+        adds = ", ".join(f"{c} = {kind.public}.{c} + excluded.{c}" for c in counted)
+        owned = (f"ON CONFLICT (owner, status) DO UPDATE SET record_count = {kind.owned}.record_count"
+                 " + excluded.record_count")
+        if sqlite:
+            execute(f"INSERT INTO {kind.public} (status, {', '.join(counted)}) SELECT status, {sums} FROM {kind.changes}"
+                    f" WHERE true GROUP BY status ON CONFLICT (status) DO UPDATE SET {adds}")
+            execute(f"INSERT INTO {kind.owned} (owner, status, record_count) SELECT owner, status, sum(record_count)"
+                    f" FROM {kind.changes} WHERE true GROUP BY owner, status HAVING sum(record_count) <> 0 {owned}")
+            execute(f"DELETE FROM {kind.changes}")
+        else:
+            execute(f"WITH moved AS (DELETE FROM {kind.changes} RETURNING owner, status, {', '.join(counted)}),"
+                    f" public AS (INSERT INTO {kind.public} (status, {', '.join(counted)}) SELECT status, {sums}"
+                    f" FROM moved GROUP BY status ON CONFLICT (status) DO UPDATE SET {adds})"
+                    f" INSERT INTO {kind.owned} (owner, status, record_count) SELECT owner, status, sum(record_count)"
+                    f" FROM moved GROUP BY owner, status HAVING sum(record_count) <> 0 {owned}")
 
 
 class Baseline:
@@ -150,6 +175,12 @@ class Baseline:
         self.db = Database(url)
         self.tokens = tokens
         self.for_update = "" if self.db.sqlite else " FOR UPDATE"
+        self._writes = itertools.count(1)
+
+    def _bump(self, execute, kind, owner, changes):
+        _append(execute, kind, owner, changes)
+        if next(self._writes) % FOLD_EVERY == 0:
+            _fold(execute, self.db.sqlite)
 
     def __call__(self, environ, start_response):
         path, method = environ["PATH_INFO"], environ["REQUEST_METHOD"]
@@ -217,7 +248,7 @@ class Baseline:
             if row is None:
                 return False
             self._history(execute, kind, row[0], status, message, now)
-            _bump(execute, kind, owner, {status: (1, *[0 for _ in kind.summed])})
+            self._bump(execute, kind, owner, {status: (1, *[0 for _ in kind.summed])})
             return True
 
         if not self.db.run(work, writes=True):
@@ -225,16 +256,15 @@ class Baseline:
         return self._answer(start_response, 202, kind.messages["created"], data=[{"id": fields["uuid"]}])
 
     def _change(self, start_response, kind, owner, uuid, status, message):
-        now = _now()
-
         def work(execute):
             row = self._lock(execute, kind, owner, uuid)
             if row is None or (kind is INSTANCES and row[1] == DESTROYED):
                 return False
+            now = _now()  # in the write's turn, as the service takes it
             if (row[1], row[2]) != (status, message):
                 if row[1] != status:
                     sums = tuple(row[3:])
-                    _bump(execute, kind, owner, {row[1]: (-1, *[-s for s in sums]), status: (1, *sums)})
+                    self._bump(execute, kind, owner, {row[1]: (-1, *[-s for s in sums]), status: (1, *sums)})
                 execute(f"UPDATE {kind.table} SET status = ?, failure_message = ?, updated_at = ? WHERE id = ?", (status, message, now, row[0]))
                 self._history(execute, kind, row[0], status, message, now)
             return True
@@ -252,7 +282,7 @@ class Baseline:
             row = self._lock(execute, kind, owner, uuid)
             if row is None:
                 return False
-            _bump(execute, kind, owner, {row[1]: (-1, *[-s for s in row[3:]])})
+            self._bump(execute, kind, owner, {row[1]: (-1, *[-s for s in row[3:]])})
             execute(f"DELETE FROM {kind.table} WHERE id = ?", (row[0],))
             return True
 
@@ -261,13 +291,12 @@ class Baseline:
         return self._answer(start_response, 202, kind.messages["deleted"], data=[{"id": uuid}])
 
     def _started(self, start_response, kind, owner, uuid, delta):
-        now = _now()
-
         def work(execute):
             row = self._lock(execute, kind, owner, uuid)
             if row is None or row[3] + delta < 0:
                 return None
-            _bump(execute, kind, owner, {row[1]: (0, delta)})
+            now = _now()
+            self._bump(execute, kind, owner, {row[1]: (0, delta)})
             return execute(f"UPDATE {kind.table} SET times_started = times_started + ?, updated_at = ? WHERE id = ? "
                            "RETURNING times_started", (delta, now, row[0])).fetchone()[0]
 
@@ -284,7 +313,9 @@ class Baseline:
         def work(execute):
             rows = execute(f"SELECT {', '.join(kind.columns)} FROM {kind.table} WHERE owner = ? ORDER BY created_at, uuid "
                            "LIMIT ? OFFSET ?", (owner, limit + 1, offset)).fetchall()
-            total = execute(f"SELECT coalesce(sum(record_count), 0) FROM {kind.owned} WHERE owner = ?", (owner,)).fetchone()[0]
+            total = execute(f"SELECT coalesce(sum(record_count), 0) FROM (SELECT record_count FROM {kind.owned} WHERE owner = ?"
+                            f" UNION ALL SELECT record_count FROM {kind.changes} WHERE owner = ?) AS owned",
+                            (owner, owner)).fetchone()[0]
             return rows, total
 
         rows, total = self.db.run(work, writes=False)
@@ -309,8 +340,10 @@ class Baseline:
 
     def _count(self, start_response, kind):
         columns = ", ".join(["status", "record_count", *kind.summed])
-        counts = {row[0]: row[1:] for row in self.db.run(
-            lambda execute: execute(f"SELECT {columns} FROM {kind.public}").fetchall(), writes=False)}
+        sums = ", ".join(["status", *[f"sum({c})" for c in ["record_count", *kind.summed]]])
+        counts = {row[0]: row[1:] for row in self.db.run(lambda execute: execute(
+            f"SELECT {sums} FROM (SELECT {columns} FROM {kind.public} UNION ALL SELECT {columns} FROM {kind.changes})"
+            " AS counted GROUP BY status").fetchall(), writes=False)}
         if kind is INSTANCES:
             records = {status: values[0] for status, values in counts.items()}
             data = {

@@ -24,6 +24,7 @@ from lambda_registry.model.kinds import APPLICATIONS, INSTANCES
 
 from bench.baseline import Baseline
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOKEN = "bench-token-0001"
 OWNER = "bench-user"
 
@@ -206,7 +207,6 @@ def databases(base_url, folder):
 
 
 def prepare(url, records, delete_pool):
-    upgrade(url)
     """Seed a fresh database for every endpoint's requests; their ``Workload``."""
     upgrade(url)
     seed(url, OWNER, GROUP["seed"], records)

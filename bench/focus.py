@@ -2,20 +2,18 @@
 bench/run.py's three rounds were too noisy to tell (service and baseline
 interleaved, as there).
 
-    .venv/bin/python bench/focus.py --database-url postgresql://postgres@127.0.0.1:5432/postgres \\
+    .venv/bin/python -m bench.focus --database-url postgresql://postgres@127.0.0.1:5432/postgres \\
         --endpoints details,"app details",list --rounds 5
 """
 
 import argparse
-import os
 import statistics
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import prepared_pair
+from bench.run import http_arguments, load, served_pair, warm_up
 
-from bench.common import prepared_pair  # noqa: E402
-from bench.run import http_arguments, load, served_pair, warm_up  # noqa: E402
+SMOKE_DATA = {"records": 200, "delete_pool": 3000}
+SMOKE = {"seconds": 0.3, "rounds": 1}
 
 
 def main():
@@ -24,10 +22,14 @@ def main():
     parser.add_argument("--endpoints", default="details")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--smoke", action="store_true", help=f"a run of seconds ({SMOKE}): that the script works")
     args = parser.parse_args()
+    if args.smoke:
+        for option, value in SMOKE.items():
+            setattr(args, option, value)
     endpoints = [endpoint.strip() for endpoint in args.endpoints.split(",")]
     rps = {}
-    with prepared_pair(args.database_url) as (urls, workloads), served_pair(urls, threads=args.threads) as addresses:
+    with prepared_pair(args.database_url, **(SMOKE_DATA if args.smoke else {})) as (urls, workloads), served_pair(urls, threads=args.threads) as addresses:
         warm_up(addresses, workloads, endpoints, args.connections)
         for _ in range(args.rounds):
             for endpoint in endpoints:

@@ -1,7 +1,8 @@
 """Benchmarks of lambda_registry against a plain-WSGI baseline measured in the same run.
 
-    .venv/bin/python bench/run.py                          # SQLite (WAL), writes docs/benchmarks.md
-    .venv/bin/python bench/run.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.run                          # SQLite (WAL), writes docs/benchmarks.md
+    .venv/bin/python -m bench.run --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.run --smoke                  # seconds: that it runs, no figures worth reading
 
 For each endpoint (create, update status, delete, list page, details, count):
   * HTTP: the service and the baseline (bench/baseline.py: the same SQL, the
@@ -12,7 +13,9 @@ For each endpoint (create, update status, delete, list page, details, count):
   * in-process: µs per request calling each WSGI app directly (no sockets).
 Rounds are interleaved (service, baseline, service, ...): medians and spread.
 Then count and a list page at 10^3 ... 10^6 records of one owner, and the
-cost of a warm-cache okeanos request against a static one.
+cost of a warm-cache okeanos request against a static one. On PostgreSQL,
+what the server saw during each server's load: new sessions, and what its
+active sessions waited on (pg_stat_database, pg_stat_activity sampled).
 """
 
 import argparse
@@ -29,18 +32,21 @@ import tempfile
 import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import collections
 
-import psycopg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+import psycopg
+from sqlalchemy.engine import make_url
 
-from bench.common import (  # noqa: E402
-    ENDPOINTS, GROUP, INSTANCE_ENDPOINTS, OWNER, PAGE_COMPARED, TOKEN, WRITES_IN_ORDER, build_app, databases,
+from bench.common import (
+    ENDPOINTS, GROUP, INSTANCE_ENDPOINTS, OWNER, PAGE_COMPARED, ROOT, TOKEN, WRITES_IN_ORDER, build_app, databases,
     prepare, seed, wsgi_call,
 )
 from lambda_registry import get_components
-from tests.fake_astakos import FakeAstakos  # noqa: E402
+from tests.fake_astakos import FakeAstakos
+
+# The scale-out goal: writes on gunicorn's processes against one waitress process.
+SCALE_GOAL = 1.6
+SMOKE = {"seconds": 0.3, "rounds": 1, "requests": 20, "records": 200, "scaling": "100,1000"}
 
 # -- in-process --------------------------------------------------------------
 
@@ -66,9 +72,9 @@ def free_port():
 def server(kind, url, software="waitress", threads=8, workers=2):
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "bench", "serve.py"), "--kind", kind, "--database-url", url, "--port", str(port),
+        [sys.executable, "-m", "bench.serve", "--kind", kind, "--database-url", url, "--port", str(port),
          "--server", software, "--threads", str(threads), "--workers", str(workers)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
     try:
         deadline = time.monotonic() + 60
@@ -143,6 +149,56 @@ def load(address, workload, endpoint, seconds, connections):
         "p99": latencies[int(len(latencies) * 0.99)] * 1000,
         "failures": failures[0],
     }
+
+
+# -- what PostgreSQL saw ---------------------------------------------------------
+
+@contextlib.contextmanager
+def postgres_watch(url, interval=0.05):
+    """{"sessions": new sessions, "waits": Counter of sampled wait events} of
+    one database during the block (nothing on SQLite). Active sessions are
+    sampled every ``interval``; "CPU" is an active session waiting on nothing.
+    A session's count reaches pg_stat_database when it reports (at its end,
+    or within a second or so while it lives)."""
+    seen = {"sessions": None, "waits": collections.Counter(), "samples": 0}
+    if not url.startswith("postgresql"):
+        yield seen
+        return
+    target = make_url(url)
+    admin = target.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    sessions = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
+    waits = ("SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity "
+             "WHERE datname = %s AND state = 'active'")
+    stop = threading.Event()
+    with psycopg.connect(admin, autocommit=True) as connection:
+        before = connection.execute(sessions, (target.database,)).fetchone()[0]
+
+        def sample():
+            with psycopg.connect(admin, autocommit=True) as sampler:
+                while not stop.wait(interval):
+                    seen["samples"] += 1
+                    seen["waits"].update(row[0] for row in sampler.execute(waits, (target.database,)))
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        try:
+            yield seen
+        finally:
+            stop.set()
+            thread.join()
+            time.sleep(1.2)  # sessions that lived report within about a second
+            connection.execute("SELECT pg_stat_clear_snapshot()")
+            seen["sessions"] = connection.execute(sessions, (target.database,)).fetchone()[0] - before
+
+
+def watch_lines(watched):
+    """Markdown lines of ``{(server, kind): postgres_watch result}``."""
+    out = ["| server | app | new sessions | samples | top wait events of active sessions (samples) |",
+           "|---|---|---|---|---|"]
+    for (server_name, kind), seen in watched.items():
+        top = ", ".join(f"{event} {n}" for event, n in seen["waits"].most_common(4)) or "—"
+        out.append(f"| {server_name} | {kind} | {seen['sessions']} | {seen['samples']} | {top} |")
+    return out
 
 
 # -- auth cost -----------------------------------------------------------------
@@ -246,8 +302,13 @@ def plot(rows, path, title):
 
 # In-process goals (issue 15 for reads and updates; issue 11's 6x for the other writes).
 IN_PROCESS_GOALS = {"create": 6, "update": 5, "delete": 6, "list": 2, "details": 4, "count": 2.5}
-# Over HTTP, the service's requests/s against the baseline's.
-HTTP_GOALS = {"create": 0.5, "update": 0.5, "delete": 0.5, "list": 0.6, "details": 0.6, "count": 0.6}
+# Over HTTP, the service's requests/s against the baseline's (issue 18's on
+# PostgreSQL; on SQLite, where one writer at a time is the ceiling of both,
+# that nothing regresses).
+HTTP_GOALS = {
+    "sqlite": {"create": 0.5, "update": 0.5, "delete": 0.5, "list": 0.6, "details": 0.6, "count": 0.6},
+    "postgresql": {"create": 0.8, "update": 0.8, "delete": 0.5, "list": 0.8, "details": 0.8, "count": 0.6},
+}
 # Under --connections concurrent writers, p99 at most this many times p50 (SQLite's tail).
 TAIL_GOAL = 10
 
@@ -259,7 +320,7 @@ def goal_cell(ratio, goal, at_least):
     return f"{'≥' if at_least else '≤'} {goal} {'✓' if met else '✗'}"
 
 
-def http_table(out, title, results, endpoints):
+def http_table(out, title, results, endpoints, goals):
     out.append(title + "\n")
     out.append("| endpoint | service req/s | baseline req/s | ratio | goal | service p50 / p99 ms | baseline p50 / p99 ms | non-2xx |")
     out.append("|---|---|---|---|---|---|---|---|")
@@ -269,7 +330,7 @@ def http_table(out, title, results, endpoints):
         ratio = srps[0] / brps[0]
         out.append(
             f"| {endpoint} | {srps[0]:.0f} ({srps[1]:.0f}–{srps[2]:.0f}) | {brps[0]:.0f} ({brps[1]:.0f}–{brps[2]:.0f}) | "
-            f"**{ratio:.2f}** | {goal_cell(ratio, HTTP_GOALS.get(endpoint), True)} | "
+            f"**{ratio:.2f}** | {goal_cell(ratio, goals.get(endpoint), True)} | "
             f"{statistics.median(r['p50'] for r in s):.1f} / {statistics.median(r['p99'] for r in s):.1f} | "
             f"{statistics.median(r['p50'] for r in b):.1f} / {statistics.median(r['p99'] for r in b):.1f} | "
             f"{sum(r['failures'] for r in s)} / {sum(r['failures'] for r in b)} |"
@@ -306,10 +367,16 @@ def main():
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="threads per gunicorn process")
     parser.add_argument("--scaling", default="1000,10000,100000,1000000")
     parser.add_argument("--output", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"a run of seconds ({SMOKE}), that the script works; give --output somewhere else")
     args = parser.parse_args()
+    if args.smoke:
+        for name, value in SMOKE.items():
+            setattr(args, name, value)
     sizes = [int(size) for size in args.scaling.split(",") if size]
     kind_of_db = "PostgreSQL" if args.database_url else "SQLite (WAL)"
-    command = " ".join(["python bench/run.py", *sys.argv[1:]])
+    database = "postgresql" if args.database_url else "sqlite"
+    command = " ".join(["python -m bench.run", *sys.argv[1:]])
     servers = {
         "waitress": {"software": "waitress", "threads": args.threads},
         "gunicorn": {"software": "gunicorn", "threads": args.gunicorn_threads, "workers": args.workers},
@@ -337,21 +404,23 @@ def main():
                 page_inproc[endpoint].append(in_process_us(apps["service"], workloads["service"], endpoint, args.requests))
         page_http = {endpoint: [] for endpoint in PAGE_COMPARED}
 
-        http_results = {}
+        http_results, watched = {}, {}
         for name, options in servers.items():
             print(f"HTTP on {name} ...", flush=True)
             results = http_results[name] = {(e, k): [] for e in served_endpoints[name] for k in apps}
             with served_pair(urls, **options) as addresses:
                 warm_up(addresses, workloads, served_endpoints[name], args.connections)
-                for _ in range(args.rounds):
-                    for endpoint in served_endpoints[name]:
-                        for kind in apps:
-                            results[(endpoint, kind)].append(
-                                load(addresses[kind], workloads[kind], endpoint, args.seconds, args.connections))
-                    if name == "waitress":
-                        for endpoint in PAGE_COMPARED:
-                            page_http[endpoint].append(
-                                load(addresses["service"], workloads["service"], endpoint, args.seconds, args.connections))
+                with postgres_watch(urls["service"]) as service_seen, postgres_watch(urls["baseline"]) as baseline_seen:
+                    for _ in range(args.rounds):
+                        for endpoint in served_endpoints[name]:
+                            for kind in apps:
+                                results[(endpoint, kind)].append(
+                                    load(addresses[kind], workloads[kind], endpoint, args.seconds, args.connections))
+                        if name == "waitress":
+                            for endpoint in PAGE_COMPARED:
+                                page_http[endpoint].append(load(
+                                    addresses["service"], workloads["service"], endpoint, args.seconds, args.connections))
+                watched[(name, "service")], watched[(name, "baseline")] = service_seen, baseline_seen
 
         print("auth ...", flush=True)
         auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)
@@ -370,22 +439,32 @@ def main():
                f"driver, served the same way{' (SQLite in WAL mode)' if not args.database_url else ''}. "
                "Rounds are interleaved service/baseline; "
                f"{args.rounds} rounds, medians with (min–max).\n")
-    out.append("Between the two: Pyramid's router and tweens, Cornice and colander, SQLAlchemy (its pool for reads, "
-               "its Core connection for writes), and our own code; the baseline pays none of them. The count "
+    out.append("Between the two: Pyramid's router and tweens (pyramid_tm's among them), Cornice and colander, "
+               "SQLAlchemy's pool and compiled statements, and our own code; the baseline pays none of them. The count "
                "answers from the service's 1 s cache (the baseline has none).\n")
     load_line = (f"{args.connections} keep-alive connections, {args.seconds:g} s per round, load generator in Python "
                  "on the same 2 cores")
     http_table(out, f"## HTTP on waitress, one process, {args.threads} threads ({load_line})", http_results["waitress"],
-               ENDPOINTS)
+               ENDPOINTS, HTTP_GOALS[database])
     out.append("")
     http_table(out, f"## HTTP on gunicorn, {args.workers} processes × {args.gunicorn_threads} threads ({load_line})",
-               http_results["gunicorn"], INSTANCE_ENDPOINTS)
+               http_results["gunicorn"], INSTANCE_ENDPOINTS, HTTP_GOALS[database])
     out.append("\n## Requests/s by server (the service)\n")
-    out.append("| endpoint | waitress | gunicorn | gunicorn / waitress |")
-    out.append("|---|---|---|---|")
+    out.append("| endpoint | waitress | gunicorn | gunicorn / waitress | goal | baseline: gunicorn / waitress |")
+    out.append("|---|---|---|---|---|---|")
     for endpoint in INSTANCE_ENDPOINTS:
-        rps = {name: statistics.median(r["rps"] for r in http_results[name][(endpoint, "service")]) for name in servers}
-        out.append(f"| {endpoint} | {rps['waitress']:.0f} | {rps['gunicorn']:.0f} | {rps['gunicorn'] / rps['waitress']:.2f} |")
+        rps = {(name, kind): statistics.median(r["rps"] for r in http_results[name][(endpoint, kind)])
+               for name in servers for kind in apps}
+        ratio = rps[("gunicorn", "service")] / rps[("waitress", "service")]
+        goal = goal_cell(ratio, SCALE_GOAL, True) if endpoint in WRITES_IN_ORDER[:2] else "—"
+        out.append(f"| {endpoint} | {rps[('waitress', 'service')]:.0f} | {rps[('gunicorn', 'service')]:.0f} | "
+                   f"**{ratio:.2f}** | {goal} | {rps[('gunicorn', 'baseline')] / rps[('waitress', 'baseline')]:.2f} |")
+    if args.database_url:
+        out.append("\n## What PostgreSQL saw during the measured rounds\n")
+        out.append("New sessions from pg_stat_database (0: the pool served every request); wait events of the "
+                   "database's active sessions, sampled every 50 ms (`Lock:transactionid`: writers taking turns "
+                   "on a row; `Client:ClientRead`: waiting for the app; `IO:WALSync`: the commit's fsync).\n")
+        out.extend(watch_lines(watched))
     out.append(f"\n## Write tail on waitress ({args.connections} concurrent writers)\n")
     out.append("| endpoint | service p50 ms | service p99 ms | p99 / p50 | goal | baseline p99 / p50 |")
     out.append("|---|---|---|---|---|---|")

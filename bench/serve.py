@@ -1,8 +1,8 @@
 """Serve the service or the baseline for bench/run.py, one server process
 (waitress) or several (gunicorn), the same way for both.
 
-    python bench/serve.py --kind service --database-url URL --port 8001 [--threads 8]
-    python bench/serve.py --kind baseline ... --server gunicorn --workers 2 --threads 4
+    python -m bench.serve --kind service --database-url URL --port 8001 [--threads 8]
+    python -m bench.serve --kind baseline ... --server gunicorn --workers 2 --threads 4
 """
 
 import argparse
@@ -11,7 +11,6 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
 KIND, URL = "BENCH_KIND", "BENCH_DATABASE_URL"
 

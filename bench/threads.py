@@ -1,22 +1,21 @@
 """How many waitress threads per process: the service's requests/s and p99
 by ``threads``, against the baseline served the same way, same run.
 
-    .venv/bin/python bench/threads.py [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m bench.threads [--database-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 One round per setting (``--seconds`` each), so read differences under
 ~15 % as noise. Prints a Markdown table (docs/performance.md quotes it).
 """
 
 import argparse
-import os
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from bench.common import prepared_pair
+from bench.run import http_arguments, load, machine, served_pair, warm_up
 
-from bench.common import prepared_pair  # noqa: E402
-from bench.run import http_arguments, load, machine, served_pair, warm_up  # noqa: E402
+SMOKE_DATA = {"records": 200, "delete_pool": 3000}
+SMOKE = {"seconds": 0.3, "threads": "2,8"}
 
 ENDPOINTS = ["details", "list", "update", "count"]
 
@@ -25,9 +24,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     http_arguments(parser, seconds=2.0)
     parser.add_argument("--threads", default="2,4,8,16")
+    parser.add_argument("--smoke", action="store_true", help=f"a run of seconds ({SMOKE}): that the script works")
     args = parser.parse_args()
+    if args.smoke:
+        for option, value in SMOKE.items():
+            setattr(args, option, value)
     rows = []
-    with prepared_pair(args.database_url) as (urls, workloads):
+    with prepared_pair(args.database_url, **(SMOKE_DATA if args.smoke else {})) as (urls, workloads):
         for threads in [int(n) for n in args.threads.split(",")]:
             with served_pair(urls, threads=threads) as addresses:
                 warm_up(addresses, workloads, ENDPOINTS, args.connections)
@@ -36,7 +39,7 @@ def main():
                     for endpoint in ENDPOINTS for kind, address in addresses.items()
                 }))
     print(f"# waitress threads, {'PostgreSQL' if args.database_url else 'SQLite (WAL)'}, "
-          f"{time.strftime('%Y-%m-%d')}, `{' '.join(['python bench/threads.py', *sys.argv[1:]])}`\n")
+          f"{time.strftime('%Y-%m-%d')}, `{' '.join(['python -m bench.threads', *sys.argv[1:]])}`\n")
     print("\n".join(machine(args.database_url)) + "\n")
     print(f"{args.connections} keep-alive connections, {args.seconds:g} s per cell; service / baseline requests/s "
           "(ratio), service p99 ms.\n")
