@@ -19,7 +19,7 @@ from bench.common import uuid_for
 
 def test_the_migrations_build_exactly_the_declared_tables(dbengine):
     """``dbengine``'s schema was built by every migration (on SQLite and
-    PostgreSQL): it must not differ from ``db/tables.py`` in any table,
+    PostgreSQL): it must not differ from ``storage/tables.py`` in any table,
     column, type, nullability, index, unique or foreign key."""
     def ours(name, kind, parents):
         # The example portal's tests add a table of its own to this database.

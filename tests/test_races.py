@@ -20,7 +20,7 @@ def live(make_app):
 
 @pytest.fixture
 def retries(caplog):
-    """How many writes ran again after a transient database error (db/access.py logs each)."""
+    """How many writes ran again after a transient database error (storage/database.py logs each)."""
     caplog.set_level(logging.INFO, logger="lambda_registry.storage")
     return lambda: sum("retrying" in record.getMessage() for record in caplog.records)
 

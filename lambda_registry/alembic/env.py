@@ -13,7 +13,7 @@ def run_migrations_online():
     engine = get_engine(config.get_main_option("sqlalchemy.url"))
     if engine.dialect.name == "sqlite":
         # SQLAlchemy's recipe for transactional DDL on SQLite: the driver
-        # begins nothing itself (db/engine.py), a migration is one transaction.
+        # begins nothing itself (storage/engine.py), a migration is one transaction.
         event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=metadata)

@@ -1,6 +1,6 @@
 """The records the registry keeps, each field declared once.
 
-A ``RecordKind`` lists its fields; its tables (``db/tables.py``), the
+A ``RecordKind`` lists its fields; its tables (``storage/tables.py``), the
 schema of its create body, the statements that store and read it, its JSON
 answers and its OpenAPI component are all derived from that list. Adding a
 field to a record is one ``Field`` here and a migration (docs/extending.md).

@@ -2,9 +2,9 @@
 
 The registry remembers every user seen with a valid token, without a
 write per request. ``authenticate`` records its caller every time (and so
-moves ``last_seen``). Any other authenticated request records its caller
-once its view runs (its token, URL and body are valid), at most once per
-``INTERVAL`` per process: a process remembers whom it recorded when, and a
+moves ``last_seen``). Any other request with a valid token records its
+caller (in its view, or in the services' error handler when what it sent
+is refused: SPEC.md "Users"), at most once per ``INTERVAL`` per process: a process remembers whom it recorded when, and a
 list polled every second costs one small write a minute, not one a
 request. The write is a short transaction of its own, so that a caller
 whose request then fails (a 404, a 409) is remembered all the same; with

@@ -22,7 +22,7 @@ def is_sqlite_file(engine):
 
 
 def _prepare_sqlite(engine, busy_timeout_ms):
-    # The driver starts no transaction itself: we do (db/access.py's
+    # The driver starts no transaction itself: we do (storage/database.py's
     # writers; alembic/env.py for migrations).
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, connection_record):
@@ -59,7 +59,7 @@ def get_engine(database_url, db_timeout=5.0, pool_size=8, max_overflow=8):
         }
         options["pool_timeout"] = db_timeout
         engine = create_engine(url, **options)
-        # Reads switch a connection to autocommit (db/access.py): whatever
+        # Reads switch a connection to autocommit (storage/database.py): whatever
         # happens to the read, the pool gives it back in transaction mode.
         event.listen(engine, "checkin", _end_autocommit)
         return engine
