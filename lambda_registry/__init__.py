@@ -84,7 +84,10 @@ class TransactionRequest(Request):
     that cost 0.17-0.19 M instructions per request, more than a whole
     count answer (bench/instructions.py, docs/performance.md). The same
     tween and the same ``create_tm`` on our own request class cost none
-    of it. A host that includes pyramid_tm itself keeps its own way."""
+    of it. (``create_tm`` is what pyramid_tm's include registers; it is a
+    public name of the module, though its documentation only describes
+    the include and the tween.) A host that includes pyramid_tm itself
+    keeps its own way."""
 
     tm = reify(pyramid_tm.create_tm)
 
