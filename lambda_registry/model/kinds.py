@@ -11,6 +11,7 @@ Every record also has what no declaration needs to repeat: its owner, its
 
 import dataclasses
 import datetime
+import functools
 import json
 from typing import Any, Callable
 
@@ -119,6 +120,11 @@ class RecordKind:
     def field(self, name):
         return next(field for field in self.fields if field.name == name)
 
+    @functools.cached_property
+    def status_field(self):
+        """The status field (read once per history entry of every details answer)."""
+        return self.field("status")
+
     # -- what a client sends ---------------------------------------------------
     def create_nodes(self):
         """The colander nodes of a create body: the uuid, then each field it takes."""
@@ -154,7 +160,7 @@ class RecordKind:
     def history_answer(self, row):
         """The JSON of a history entry, from a row holding ``history_status``,
         ``history_failure_message`` and ``history_at`` (ISO 8601 text)."""
-        entry = dict(self.field("status").answer(row.history_status))
+        entry = dict(self.status_field.answer(row.history_status))
         entry["failure_message"] = row.history_failure_message
         entry["at"] = row.history_at
         return entry
