@@ -106,6 +106,15 @@ def register(address, prefix="", **instance_fields):
     assert status == 202
 
 
+def browse_until(page, condition, timeout, what):
+    """Let the page run until ``condition()`` holds: Playwright delivers the
+    page's events to Python only while a call of it waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} never happened within {timeout} s"
+        page.page.wait_for_timeout(20)
+
+
 def figures(page):
     """{count URL: {field: text}} as the page shows them now."""
     return page.page.eval_on_selector_all("[data-source]", """sections => Object.fromEntries(sections.map(s => [
@@ -158,6 +167,35 @@ def test_with_javascript_a_write_shows_within_one_refresh(request, database_url,
     # Besides the page and its assets, the script fetched the public counts, and only them.
     fetched = {urllib.parse.urlsplit(url).path for url in page.requests if "/api/assets/" not in url}
     assert fetched == {prefix + "/"} | {prefix + path for path in COUNT_PATHS}
+    assert page.console_errors == []
+
+
+def test_refreshes_of_unchanged_counts_are_304s_and_a_write_shows_within_one(server, open_page):
+    page = open_page()
+    polls = []  # (path, status) of every count fetch, in order
+    page.page.on("response", lambda response: polls.append(
+        (urllib.parse.urlsplit(response.url).path, response.status)) if "/count" in response.url else None)
+    page.page.goto(f"http://{server[0]}:{server[1]}/")
+    active = f'[data-source="{COUNT_PATHS[0]}"] [data-field="count"]'
+    # Three refreshes with nothing written: the first downloads each count, the others are 304s.
+    browse_until(page, lambda: len(polls) >= 3 * len(COUNT_PATHS), 3 * (REFRESH_SECONDS + REFRESH_SLACK),
+                 "three refreshes")
+    first, later = polls[:len(COUNT_PATHS)], polls[len(COUNT_PATHS):3 * len(COUNT_PATHS)]
+    assert sorted(first) == sorted((path, 200) for path in COUNT_PATHS)
+    assert {status for _, status in later} == {304}, later
+
+    register(server, status="0")
+    written, seen = time.monotonic(), len(polls)
+    page.page.wait_for_function(f"() => document.querySelector('{active}').textContent === '1'",
+                                timeout=(REFRESH_SECONDS + REFRESH_SLACK) * 1000)
+    assert time.monotonic() - written <= REFRESH_SECONDS + REFRESH_SLACK
+    # The changed counts came back whole (200), and once shown are 304s again.
+    assert (COUNT_PATHS[0], 200) in polls[seen:]
+    settled = len(polls)
+    browse_until(page, lambda: len(polls) >= settled + 2 * len(COUNT_PATHS), 3 * (REFRESH_SECONDS + REFRESH_SLACK),
+                 "two more refreshes")
+    assert {status for _, status in polls[-len(COUNT_PATHS):]} == {304}
+    assert page.page.text_content(active) == "1"
     assert page.console_errors == []
 
 

@@ -69,6 +69,7 @@ def test_errors_carry_the_cors_headers_so_a_page_can_read_them(app_with):
     assert_envelope(response, 401)
     assert response.headers["Access-Control-Allow-Origin"] == PORTAL
     assert "WWW-Authenticate" in response.headers["Access-Control-Expose-Headers"]
+    assert "ETag" in response.headers["Access-Control-Expose-Headers"]
 
 
 def preflight(app, path, origin, method, status=200):
@@ -82,7 +83,7 @@ def test_a_preflight_from_a_configured_origin_says_what_the_url_takes(app_with):
     assert response.headers["Access-Control-Allow-Origin"] == PORTAL
     assert {m.strip() for m in response.headers["Access-Control-Allow-Methods"].split(",")} == {"GET", "HEAD", "POST"}
     assert {h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")} == {
-        "authorization", "content-type"}
+        "authorization", "content-type", "if-match", "if-none-match"}
     assert int(response.headers["Access-Control-Max-Age"]) > 0
     increment = preflight(app, "/api/lambda_applications/x/increment_started/", PORTAL, "POST")
     assert increment.headers["Access-Control-Allow-Methods"].replace(" ", "") == "POST"

@@ -139,3 +139,44 @@ def test_a_whole_lifecycle_through_the_generated_client(client_package, make_app
         refused = instances["list_instances"].sync(client=client_package.AuthenticatedClient(
             base_url=base_url, token="nobody", prefix="Token"))
         assert isinstance(refused, models.ErrorAnswer) and refused.status.code == 401
+
+
+def test_conditional_requests_and_sync_through_the_generated_client(client_package, make_app):
+    """The headers and the query parameter of SPEC.md "Conditional requests
+    and sync" as the generator made them: keyword arguments, a 304 and a
+    412 told apart by their status, ``updated_after`` a ``datetime``."""
+    models = module(client_package, "models")
+    create = module(client_package, "api.instances.create_instance")
+    update = module(client_package, "api.instances.update_instance_status")
+    get = module(client_package, "api.instances.get_instance")
+    listing = module(client_package, "api.instances.list_instances")
+    count = module(client_package, "api.instances.count_instances")
+    other = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
+
+    with served(make_app(), threads=4) as (host, port):
+        alice = client_package.AuthenticatedClient(base_url=f"http://{host}:{port}", token=ALICE_TOKEN, prefix="Token")
+        public = client_package.Client(base_url=f"http://{host}:{port}")
+        for uuid in (UUID, other):
+            created = create.sync_detailed(client=alice, body=models.InstanceCreate(
+                uuid=uuid, name="hadoop", instance_info="", status=models.InstanceStatus.PENDING))
+            assert created.status_code == 202 and created.headers["etag"]
+
+        polled = count.sync_detailed(client=public)
+        unchanged = count.sync_detailed(client=public, if_none_match=polled.headers["etag"])
+        assert (unchanged.status_code, unchanged.content, unchanged.parsed) == (304, b"", None)
+        assert unchanged.headers["etag"] == polled.headers["etag"]
+
+        tag = get.sync_detailed(uuid=UUID, client=alice).headers["etag"]
+        last_look = get.sync(uuid=other, client=alice).data[0].updated_at  # a datetime: the newest record's
+        written = update.sync_detailed(uuid=UUID, client=alice, if_match=tag,
+                                       body=models.InstanceStatusUpdate(status=models.InstanceStatus.CLUSTER_CREATED))
+        assert written.status_code == 202 and written.headers["etag"] != tag
+        refused = update.sync_detailed(uuid=UUID, client=alice, if_match=tag,  # stale now
+                                       body=models.InstanceStatusUpdate(status=models.InstanceStatus.CLUSTER_FAILED))
+        assert refused.status_code == 412 and isinstance(refused.parsed, models.ErrorAnswer)
+        assert refused.parsed.status.short_description == "The specified lambda instance has been changed since."
+        assert get.sync_detailed(uuid=UUID, client=alice).headers["etag"] == written.headers["etag"]
+
+        changed = listing.sync(client=alice, updated_after=last_look)
+        assert [record.uuid for record in changed.data] == [UUID]
+        assert changed.data[0].status == models.InstanceStatus.CLUSTER_CREATED

@@ -153,7 +153,23 @@ def test_documented_page_size_follows_the_setting(make_app):
 def test_document_lists_the_error_codes_of_each_operation(document):
     """Spot checks of the responses listed (Schemathesis holds the app to them)."""
     update = document["paths"]["/api/lambda_instances/{uuid}/status"]["post"]["responses"]
-    assert {"202", "400", "401", "404", "409", "413", "415", "500", "503"} == set(update)
+    assert {"202", "400", "401", "404", "409", "412", "413", "415", "500", "503"} == set(update)
+    assert update["202"]["headers"]["ETag"]["required"] is True
+    parameters = {p["name"]: p for p in document["paths"]["/api/lambda_instances/{uuid}/status"]["post"]["parameters"]}
+    assert parameters["If-Match"]["in"] == "header" and not parameters["If-Match"]["required"]
+    listing = document["paths"]["/api/lambda_instances"]["get"]
+    assert {"200", "304"} <= set(listing["responses"]) and "412" not in listing["responses"]
+    assert listing["responses"]["200"]["headers"]["ETag"]["required"] is True
+    parameters = {p["name"]: p for p in listing["parameters"]}
+    assert parameters["If-None-Match"]["in"] == "header"
+    assert parameters["updated_after"]["schema"]["format"] == "date-time"
+    assert "304" in document["paths"]["/api/users/count"]["get"]["responses"]
+    assert "304" not in document["paths"]["/__heartbeat__"]["get"]["responses"]
+    not_modified = document["components"]["responses"]["NotModified"]
+    assert "content" not in not_modified and not_modified["headers"]["ETag"]["required"]
+    delete = document["paths"]["/api/lambda_applications/{uuid}"]["delete"]["responses"]
+    # An application deleted is gone: its 202 has no ETag to give.
+    assert "412" in delete and "headers" not in delete["202"]
     assert "409" not in document["paths"]["/api/lambda_applications/{uuid}/status"]["post"]["responses"]
     decrement = document["paths"]["/api/lambda_applications/{uuid}/decrement_started"]["post"]
     assert {"202", "400", "401", "404", "409"} <= set(decrement["responses"]) and "requestBody" not in decrement
@@ -182,7 +198,7 @@ def test_spec_examples_in_the_document_are_real_answers(testapp, document):
                                 headers=ALICE, status=400).json
     assert refused == document["components"]["responses"]["InvalidRequest"]["content"]["application/json"]["example"]
     example = document["paths"]["/api/lambda_instances/count"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
-    conforms(document, "/api/lambda_instances/count", "get", 200, example)
+    conforms(document, "/api/lambda_instances/count", "get", 200, example, testapp.get("/api/lambda_instances/count").headers)
 
 
 # -- every answer of a lifecycle, against its documented response --------------------
@@ -197,8 +213,11 @@ def documented_response(document, template, method, status):
 def conforms(document, template, method, status, body, headers=None):
     """``body`` (and the required headers) as the document says ``method template`` answers ``status``."""
     response = documented_response(document, template, method, status)
-    schema = dict(response["content"]["application/json"]["schema"], components=document["components"])
-    Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
+    if "content" not in response:  # a 304
+        assert body is None
+    else:
+        schema = dict(response["content"]["application/json"]["schema"], components=document["components"])
+        Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).validate(body)
     for name, header in response.get("headers", {}).items():
         assert not header.get("required") or name in (headers or {}), (template, method, status, name)
 
@@ -222,6 +241,8 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         ("post", f"/api/lambda_instances/{UUID}", ALICE, {"status": "0", "failure_message": "up"}),
         ("get", "/api/lambda_instances/?limit=1", ALICE, None),
         ("get", f"/api/lambda_instances/{UUID}", ALICE, None),
+        ("get", f"/api/lambda_instances/{UUID}", dict(ALICE, **{"If-None-Match": "*"}), None),  # 304
+        ("post", f"/api/lambda_instances/{UUID}", dict(ALICE, **{"If-Match": '"stale"'}), {"status": "1"}),  # 412
         ("get", f"/api/lambda_instances/{UUID}", BOB, None),  # 404
         ("get", "/api/lambda_instances/count?status=0", {}, None),
         ("delete", f"/api/lambda_instances/{UUID}/", ALICE, None),
@@ -248,17 +269,19 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         else:
             response = testapp.post_json(path, body, headers=headers, status="*")
         template = template_of(document, path)
-        conforms(document, template, method, response.status_int, response.json, response.headers)
+        conforms(document, template, method, response.status_int, response.json if response.body else None,
+                 response.headers)
         seen.add((template, method, response.status_int))
     # Every operation but the document's own, and every kind of error above.
     assert {(t, m) for t, m, _ in seen} == {(t, m) for t, m, o in operations(document) if o["operationId"] != "get_openapi"}
-    assert {status for _, _, status in seen} == {200, 202, 400, 401, 404, 409}
+    assert {status for _, _, status in seen} == {200, 202, 304, 400, 401, 404, 409, 412}
 
 
 def test_a_record_with_a_history_fits_the_document_and_an_extra_property_does_not(testapp, document):
     testapp.post_json("/api/lambda_instances/", new_instance(), headers=ALICE)
-    body = testapp.get(f"/api/lambda_instances/{UUID}", headers=ALICE).json
-    conforms(document, "/api/lambda_instances/{uuid}", "get", 200, body)
+    answer = testapp.get(f"/api/lambda_instances/{UUID}", headers=ALICE)
+    body = answer.json
+    conforms(document, "/api/lambda_instances/{uuid}", "get", 200, body, answer.headers)
     body["data"][0]["surprise"] = 1
     with pytest.raises(Exception):
-        conforms(document, "/api/lambda_instances/{uuid}", "get", 200, body)
+        conforms(document, "/api/lambda_instances/{uuid}", "get", 200, body, answer.headers)

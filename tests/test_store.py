@@ -27,19 +27,20 @@ def change(store, executor, status, owner="alice", uuid=UUID, message=""):
 
 
 def test_create_is_decided_by_the_unique_constraint(store, writer):
-    assert create(store, writer) is True
-    assert create(store, writer) is False
-    assert create(store, writer, owner="bob") is True
+    assert create(store, writer) is not None
+    assert create(store, writer) is None
+    assert create(store, writer, owner="bob") is not None
     assert store.owned(writer, "alice") == 1
     assert store.owned(writer, "bob") == 1
 
 
 def test_change_status_reports_real_changes_only(store, writer):
     create(store, writer)
-    assert change(store, writer, 2) is False  # what it already has
-    assert change(store, writer, 10) is True
+    assert change(store, writer, 2) is None  # what it already has
+    changed = change(store, writer, 10)
+    assert changed is not None
     again = store.lock(writer, "alice", UUID)
-    assert (again.status, again.failure_message) == (10, "")
+    assert (again.status, again.failure_message, again.updated_at) == (10, "", changed)
     _, history = store.details(writer, "alice", UUID)
     assert [entry.history_status for entry in history] == [2, 10]
 
@@ -67,7 +68,7 @@ def test_delete_removes_the_record_its_history_and_its_count(store, writer, coun
     assert store.details(writer, "alice", UUID) is None
     assert instance_figures(counts.kinds[INSTANCES.key].public(writer))["created"] == 0
     assert store.owned(writer, "alice") == 0
-    assert create(store, writer, status=0) is True  # the uuid may be registered again
+    assert create(store, writer, status=0) is not None  # the uuid may be registered again
 
 
 def test_a_change_is_stamped_after_the_records_previous_time_whatever_the_clock(counts, writer):

@@ -17,6 +17,7 @@ TEXTS = Texts(
     counted="Lambda applications count.",
     not_found="The specified application doesn't exist.",
     already_created="The specified lambda application has already been created.",
+    changed="The specified lambda application has been changed since.",
 )
 INCREMENTED = "Your request to increment the times started of the specified application has been accepted."
 DECREMENTED = "Your request to decrement the times started of the specified application has been accepted."
@@ -31,10 +32,11 @@ class ApplicationService(RecordService):
     def __init__(self, components):
         super().__init__(APPLICATIONS, TEXTS, "/api/lambda_applications", components)
         self.count.add_view("GET", self.count_view, operation=Operation(
-            "count_applications", 200, TEXTS.counted, "ApplicationCountAnswer", component_ref("ApplicationCounts")))
+            "count_applications", 200, TEXTS.counted, "ApplicationCountAnswer", component_ref("ApplicationCounts"),
+            conditional=True))
         self.item.add_view("DELETE", self.delete_view, operation=Operation(
             "delete_application", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED, token=True,
-            not_found=self.not_found))
+            not_found=self.not_found, if_match=True))
         self.increment = self._started_service("increment", +1, INCREMENTED, links={
             "DecrementApplicationStarted": ("decrement_application_started", "$request.path.uuid")})
         self.decrement = self._started_service("decrement", -1, DECREMENTED)
@@ -47,35 +49,39 @@ class ApplicationService(RecordService):
                                   "applications")
 
         def change_started(request):
-            times_started = self.change_times_started(request, self.caller(request), *self.uuid_of(request), delta)
-            return self.accepted(description, request.validated["uuid"], times_started=times_started)
+            times_started, tag = self.change_times_started(request, self.caller(request), *self.uuid_of(request),
+                                                           delta, self.if_match(request))
+            return self.accepted(description, request.validated["uuid"], tag, times_started=times_started)
 
         service.add_view("POST", change_started, operation=Operation(
             f"{verb}_application_started", 202, description, "StartedAnswer", STARTED, token=True, no_body=True,
-            not_found=self.not_found, conflicts=delta < 0, links=links or {}))
+            not_found=self.not_found, conflicts=delta < 0, links=links or {}, if_match=True, answers_tag=True))
         return service
 
-    def delete(self, request, owner, uuid, uuid_text):
+    def delete(self, request, owner, uuid, uuid_text, if_match=None):
         """Remove the application and its history; its uuid may be registered again."""
 
         def work(executor):
-            self.store.delete(executor, owner, self.locked_or_404(executor, owner, uuid, uuid_text))
+            self.store.delete(executor, owner, self.locked_or_404(executor, owner, uuid, uuid_text, if_match))
 
         self.database.write(request, work)
 
-    def change_times_started(self, request, owner, uuid, uuid_text, delta):
-        """The new times started. Concurrent changes never lose one: each locks the record first."""
+    def change_times_started(self, request, owner, uuid, uuid_text, delta, if_match=None):
+        """(the new times started, the new ETag). Concurrent changes never
+        lose one: each locks the record first."""
 
         def work(executor):
-            locked = self.locked_or_404(executor, owner, uuid, uuid_text)
+            locked = self.locked_or_404(executor, owner, uuid, uuid_text, if_match)
             if locked.times_started + delta < 0:
                 raise error(409, AT_ZERO, [error_entry("path", "uuid", "times started is already 0")])
-            return self.store.add_to(executor, owner, locked, "times_started", delta)
+            row = self.store.add_to(executor, owner, locked, "times_started", delta)
+            return row.times_started, self.tag(owner, uuid, locked.created_at, row.updated_at)
 
         return self.database.write(request, work)
 
     def delete_view(self, request):
-        self.delete(request, self.caller(request), *self.uuid_of(request))
+        # Gone: no ETag to answer.
+        self.delete(request, self.caller(request), *self.uuid_of(request), self.if_match(request))
         return self.accepted(TEXTS.deleted, request.validated["uuid"])
 
     def count_view(self, request):

@@ -18,6 +18,7 @@ TEXTS = Texts(
     counted="Lambda instances count.",
     not_found="The specified lambda instance doesn't exist.",
     already_created="The specified lambda instance has already been created.",
+    changed="The specified lambda instance has been changed since.",
 )
 ALREADY_DESTROYED = "The specified lambda instance has been destroyed."
 
@@ -29,29 +30,31 @@ class InstanceService(RecordService):
         super().__init__(INSTANCES, TEXTS, "/api/lambda_instances", components)
         self.count.add_view("GET", self.count_view, operation=Operation(
             "count_instances", 200, TEXTS.counted, "InstanceCountAnswer", component_ref("InstanceCounts"),
-            query=status_query(INSTANCES.statuses)))
+            query=status_query(INSTANCES.statuses), conditional=True))
         self.item.add_view("DELETE", self.destroy_view, operation=Operation(
-            "delete_instance", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED, token=True, not_found=self.not_found))
+            "delete_instance", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED, token=True, not_found=self.not_found,
+            if_match=True, answers_tag=True))
 
     def refuse_update(self, locked):
         if locked.status == DESTROYED:
             raise error(409, ALREADY_DESTROYED, [error_entry("path", "uuid", "a destroyed instance cannot change status")])
 
-    def destroy(self, request, owner, uuid, uuid_text):
-        """Mark the instance destroyed; it stays, with its history."""
+    def destroy(self, request, owner, uuid, uuid_text, if_match=None):
+        """Mark the instance destroyed; it stays, with its history. Its new ETag."""
 
         def work(executor):
-            locked = self.locked_or_404(executor, owner, uuid, uuid_text)
+            locked = self.locked_or_404(executor, owner, uuid, uuid_text, if_match)
             if locked.status == DESTROYED:
                 # Already destroyed answers as the seed's service did: not found.
                 raise self.not_found(uuid_text)
-            self.store.change_status(executor, owner, locked, DESTROYED, "")
+            updated = self.store.change_status(executor, owner, locked, DESTROYED, "")
+            return self.tag(owner, uuid, locked.created_at, updated)
 
-        self.database.write(request, work)
+        return self.database.write(request, work)
 
     def destroy_view(self, request):
-        self.destroy(request, self.caller(request), *self.uuid_of(request))
-        return self.accepted(TEXTS.deleted, request.validated["uuid"])
+        tag = self.destroy(request, self.caller(request), *self.uuid_of(request), self.if_match(request))
+        return self.accepted(TEXTS.deleted, request.validated["uuid"], tag)
 
     def count_view(self, request):
         counts = self.counts.instances(request, request.validated["status"])

@@ -40,5 +40,5 @@ def services(components):
         "heartbeat", 200, "OK: the database answers too.", "HeartbeatAnswer", component_ref("Health")))
     openapi.add_view("GET", get_openapi, operation=Operation(
         "get_openapi", 200, "The OpenAPI 3.1 document of this API (the document itself, not an envelope).",
-        "OpenAPI", raw=True, database=False))
+        "OpenAPI", raw=True, database=False, conditional=True))
     return [lbheartbeat, heartbeat, openapi]

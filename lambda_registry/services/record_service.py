@@ -4,6 +4,9 @@ list and details, for the API's endpoints and for a host's code.
 The public methods (``create``, ``update_status``) take fields as a client
 sends them, validate them with the same colander schemas as the API's
 endpoints, and raise the same errors (the envelope's ``EnvelopeError``).
+Every write of one record returns the record's new ETag and takes an
+``If-Match`` condition (``web/conditional.py``): a tag that is not the
+record's current one is a 412, checked once the record is locked.
 The endpoints validate with Cornice first, then call the same writes. A
 kind's own module (``instances.py``, ``applications.py``) adds what is its
 own: how it is deleted, what its count reports, its extra endpoints.
@@ -13,6 +16,7 @@ import dataclasses
 from urllib.parse import urlencode
 
 from ..storage.record_store import RecordStore
+from ..web.conditional import if_match_allows, iso, record_tag
 from ..web.envelope import error, error_entry, success
 from ..web.schemas import body_schema, component_ref, list_query, normalise_uuid
 from ..web.validation import checked_fields
@@ -31,6 +35,7 @@ class Texts:
     counted: str
     not_found: str
     already_created: str
+    changed: str  # a 412: If-Match holds another tag than the record's
 
 
 # What every write answers in ``data``: the uuid written.
@@ -66,7 +71,7 @@ class RecordService:
         self.collection.add_view("GET", self.list_view, operation=Operation(
             f"list_{kind.plural}", 200, texts.listed, f"{label}ListAnswer",
             {"type": "array", "items": component_ref(label)}, token=True,
-            query=list_query(kind.statuses, self.max_page_size), pagination=True))
+            query=list_query(kind.statuses, self.max_page_size), pagination=True, conditional=True))
         created_links = {
             f"Get{label}": (f"get_{key}", "$request.body#/uuid"),
             f"Update{label}": (f"update_{key}", "$request.body#/uuid"),
@@ -76,15 +81,15 @@ class RecordService:
         }
         self.collection.add_view("POST", self.create_view, operation=Operation(
             f"create_{key}", 202, texts.created, "AcceptedAnswer", ACCEPTED, token=True, body=self.create_schema,
-            conflicts=True, location=True, links=created_links))
+            conflicts=True, location=True, links=created_links, answers_tag=True))
         self.item.add_view("GET", self.details_view, operation=Operation(
             f"get_{key}", 200, texts.details, f"{label}DetailsAnswer",
             {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref(label + "WithHistory")},
-            token=True, not_found=self.not_found))
+            token=True, not_found=self.not_found, conditional=True))
         for service, operation_id in ((self.item, f"update_{key}"), (self.item_status, f"update_{key}_status")):
             service.add_view("POST", self.update_status_view, operation=Operation(
                 operation_id, 202, texts.updated, "AcceptedAnswer", ACCEPTED, token=True, body=self.status_schema,
-                not_found=self.not_found, conflicts=self.update_conflicts))
+                not_found=self.not_found, conflicts=self.update_conflicts, if_match=True, answers_tag=True))
 
     def services(self):
         """In the order their routes must be tried: ".../count" before ".../{uuid}"."""
@@ -99,41 +104,56 @@ class RecordService:
         self.store_new(request, owner, values)
         return values["uuid"]
 
-    def update_status(self, request, owner, uuid, fields):
+    def update_status(self, request, owner, uuid, fields, if_match=None):
         """Post a new status of ``owner``'s record, as a status update body
-        gives it (validated as the API validates it). Raises the API's
-        errors: 400, 404, and the kind's own 409."""
+        gives it (validated as the API validates it), if the record's ETag
+        is one of ``if_match`` (an If-Match header's value; None: whatever
+        it is). The record's new ETag. Raises the API's errors: 400, 404,
+        412, and the kind's own 409."""
         uuid_text, uuid = uuid, normalise_uuid(uuid)
         if uuid is None:
             raise self.not_found(uuid_text)
         values = checked_fields(self.status_schema, fields)
-        self.change_status(request, owner, uuid, uuid_text, values["status"], values["failure_message"])
+        return self.change_status(request, owner, uuid, uuid_text, values["status"], values["failure_message"],
+                                  if_match)
 
-    # -- the writes, on values already validated ---------------------------------
+    # -- the writes, on values already validated; each returns the record's new tag
     def store_new(self, request, owner, values):
         def work(executor):
-            if not self.store.create(executor, owner, values):
+            created = self.store.create(executor, owner, values)
+            if created is None:
                 raise error(409, self.texts.already_created,
                             [error_entry("body", "uuid", f"{values['uuid']} is already registered")])
+            return self.tag(owner, values["uuid"], created, created)
 
-        self.database.write(request, work)
+        return self.database.write(request, work)
 
-    def change_status(self, request, owner, uuid, uuid_text, status, failure_message):
+    def change_status(self, request, owner, uuid, uuid_text, status, failure_message, if_match=None):
         def work(executor):
-            locked = self.locked_or_404(executor, owner, uuid, uuid_text)
+            locked = self.locked_or_404(executor, owner, uuid, uuid_text, if_match)
             self.refuse_update(locked)
-            self.store.change_status(executor, owner, locked, status, failure_message)
+            updated = self.store.change_status(executor, owner, locked, status, failure_message)
+            return self.tag(owner, uuid, locked.created_at, updated or locked.updated_at)
 
-        self.database.write(request, work)
+        return self.database.write(request, work)
 
     def refuse_update(self, locked):
         """Raise if ``locked`` may not change status (a kind's own rule)."""
 
-    def locked_or_404(self, executor, owner, uuid, uuid_text):
+    def locked_or_404(self, executor, owner, uuid, uuid_text, if_match=None):
+        """The owner's record, locked; a 404 if there is none, a 412 if
+        ``if_match`` (an If-Match header's value) does not hold its tag."""
         locked = self.store.lock(executor, owner, uuid)
         if locked is None:
             raise self.not_found(uuid_text)
+        if not if_match_allows(if_match, self.tag(owner, uuid, locked.created_at, locked.updated_at)):
+            raise error(412, self.texts.changed, [error_entry(
+                "header", "If-Match", f"the {self.kind.singular} has changed since this ETag: read it again")])
         return locked
+
+    def tag(self, owner, uuid, created_at, updated_at):
+        """The ETag of a record's details, from its stored timestamps."""
+        return record_tag(self.kind, owner, uuid, iso(created_at), iso(updated_at))
 
     def not_found(self, uuid_text):
         return error(404, self.texts.not_found, [error_entry("path", "uuid", f"no {self.kind.singular} {uuid_text}")])
@@ -146,8 +166,14 @@ class RecordService:
         return owner
 
     @staticmethod
-    def accepted(description, uuid, **data):
-        return success(202, description, [{"id": uuid, **data}])
+    def accepted(description, uuid, tag=None, **data):
+        """A write's 202; with the record's new ETag, if it still exists."""
+        return success(202, description, [{"id": uuid, **data}], headers=None if tag is None else {"ETag": tag})
+
+    @staticmethod
+    def if_match(request):
+        """The request's If-Match condition (None: none)."""
+        return request.headers.get("If-Match")
 
     def uuid_of(self, request):
         """(the normalised uuid of the URL, the uuid as the URL gave it)."""
@@ -156,15 +182,15 @@ class RecordService:
     def create_view(self, request):
         owner = self.caller(request)
         values = {name: value for name, value in request.validated.items() if name != "owner"}
-        self.store_new(request, owner, values)
+        tag = self.store_new(request, owner, values)
         location = request.route_url(self.item.name, uuid=values["uuid"], slash="")
-        return success(202, self.texts.created, [{"id": values["uuid"]}], headers={"Location": location})
+        return success(202, self.texts.created, [{"id": values["uuid"]}], headers={"Location": location, "ETag": tag})
 
     def update_status_view(self, request):
         owner = self.caller(request)
-        self.change_status(request, owner, *self.uuid_of(request), request.validated["status"],
-                           request.validated["failure_message"])
-        return self.accepted(self.texts.updated, request.validated["uuid"])
+        tag = self.change_status(request, owner, *self.uuid_of(request), request.validated["status"],
+                                 request.validated["failure_message"], self.if_match(request))
+        return self.accepted(self.texts.updated, request.validated["uuid"], tag)
 
     def details_view(self, request):
         owner = self.caller(request)
@@ -176,20 +202,22 @@ class RecordService:
         row, history = found
         record = self.kind.answer(row)
         record["history"] = [self.kind.history_answer(entry) for entry in history]
-        return success(200, self.texts.details, [record])
+        tag = record_tag(self.kind, owner, uuid, row.created_at, row.updated_at)
+        return success(200, self.texts.details, [record], headers={"ETag": tag})
 
     def list_view(self, request):
         owner = self.caller(request)
         statuses = request.validated["status"]
         offset, limit = request.validated["offset"], request.validated["limit"]
+        updated_after = request.validated["updated_after"]
         page_size = self.max_page_size if limit is None else limit
         with self.database.read(request) as executor:
             # One row more than the page tells whether the list goes on.
-            rows = self.store.page(executor, owner, statuses, page_size + 1, offset)
+            rows = self.store.page(executor, owner, statuses, page_size + 1, offset, updated_after)
             more = len(rows) > page_size
             total = None
             if more or limit is not None or offset > 0:
-                total = self.store.owned(executor, owner, statuses)
+                total = self.store.owned(executor, owner, statuses, updated_after)
         data = [self.kind.answer(row) for row in rows[:page_size]]
         pagination = None if total is None else _pagination(request, total, page_size, offset)
         return success(200, self.texts.listed, data, pagination=pagination)

@@ -27,6 +27,7 @@ from cornice.pyramidhook import register_service_views
 from ..auth import identify_owner
 from ..components import get_components
 from ..settings import get_settings
+from ..web.conditional import conditional_get
 from ..web.cors import ServiceCors
 from ..web.envelope import error, error_entry
 from ..web.urls import route_pattern
@@ -57,6 +58,12 @@ class Operation:
     location: bool = False  # a Location header
     raw: bool = False  # the document itself, not an envelope
     database: bool = True  # False: never a 503 for the database
+    # Conditional requests (web/conditional.py): a GET answering an ETag and
+    # 304 to If-None-Match; a write of one record taking If-Match (412); a
+    # write answering the record's new ETag.
+    conditional: bool = False
+    if_match: bool = False
+    answers_tag: bool = False
     # OpenAPI links: {link name: (operationId, runtime expression of the uuid)}.
     links: dict = dataclasses.field(default_factory=dict)
 
@@ -103,6 +110,8 @@ class RegistryService(cornice.Service):
     def add_view(self, method, view, operation=None, **kwargs):
         """Cornice's ``add_view``; with an ``operation``, its validators are the declaration's."""
         validators = () if operation is None else operation.validators()
+        if operation is not None and operation.conditional:
+            view = conditional_get(view)
         kwargs["validators"] = (self.start,) + validators + tuple(kwargs.get("validators", ()))
         super().add_view(method, view, **kwargs)
         if operation is not None:

@@ -79,7 +79,8 @@ def services(components):
 
     authenticate.add_view("GET", whoami, operation=Operation(
         "authenticate", 200, AUTHENTICATED, "AuthenticatedAnswer",
-        {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("UserId")}, token=True))
+        {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("UserId")}, token=True,
+        conditional=True))
     users_count.add_view("GET", count_users, operation=Operation(
-        "count_users", 200, COUNTED, "UserCountAnswer", component_ref("UserCount")))
+        "count_users", 200, COUNTED, "UserCountAnswer", component_ref("UserCount"), conditional=True))
     return [authenticate, users_count]

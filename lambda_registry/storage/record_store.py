@@ -12,7 +12,7 @@ agree, also under concurrent updates and a clock that steps back.
 
 import datetime
 
-from sqlalchemy import String, bindparam, delete, insert, select, update
+from sqlalchemy import String, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -71,7 +71,8 @@ class RecordStore:
         # concurrent changes of one record take turns and each sees what the
         # previous one committed (SQLite writers are serialised by BEGIN IMMEDIATE).
         self._lock = Statement(
-            select(records.c.id, records.c.status, records.c.failure_message, records.c.updated_at,
+            select(records.c.id, records.c.status, records.c.failure_message, records.c.created_at,
+                   records.c.updated_at,
                    *[records.c[name] for name in kind.summed])
             .where(*owned_uuid)
             .with_for_update()
@@ -88,7 +89,7 @@ class RecordStore:
             field: Statement(
                 update(records).where(records.c.id == bindparam("record_id"))
                 .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("updated_at")})
-                .returning(records.c[field])
+                .returning(records.c[field], records.c.updated_at)
             )
             for field in kind.summed
         }
@@ -106,6 +107,10 @@ class RecordStore:
             .where(*owned_uuid)
             .order_by(history.c.id)
         )
+        # A page, and how many the owner has, with or without each filter:
+        # {(by status, changed after a moment): statement}.
+        by_status = records.c.status.in_(bindparam("statuses", expanding=True))
+        changed_after = records.c.updated_at > bindparam("updated_after")
         page = (
             select(*answer)
             .where(records.c.owner == bindparam("owner"))
@@ -113,8 +118,14 @@ class RecordStore:
             .limit(bindparam("limit"))
             .offset(bindparam("offset"))
         )
-        self._page = Statement(page)
-        self._page_by_status = Statement(page.where(records.c.status.in_(bindparam("statuses", expanding=True))))
+        # Without the moment, the counts give the total (no scan); with it,
+        # only the records changed since are counted (index ix_..._owner_updated).
+        changed = select(func.count().label("total")).where(records.c.owner == bindparam("owner"), changed_after)
+        self._pages, self._changed = {}, {}
+        for filtered in (False, True):
+            self._pages[filtered, False] = Statement(page.where(by_status) if filtered else page)
+            self._pages[filtered, True] = Statement((page.where(by_status) if filtered else page).where(changed_after))
+            self._changed[filtered] = Statement(changed.where(by_status) if filtered else changed)
 
     def _after(self, previous):
         """Now, or a microsecond after ``previous`` if the clock has not passed it."""
@@ -124,7 +135,8 @@ class RecordStore:
     # -- writes ---------------------------------------------------------------
     def create(self, executor, owner, values):
         """Store a new record (``values``: its uuid and every field a create
-        takes); False when the owner already has this uuid.
+        takes); its time (``created_at`` and ``updated_at``), or None when
+        the owner already has this uuid.
 
         The unique (owner, uuid) constraint decides, not a prior look-up, so
         two concurrent creates of one uuid store one record and the other is
@@ -134,22 +146,24 @@ class RecordStore:
         now = self.clock()
         created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now})
         if created is None:
-            return False
+            return None
         status = values["status"]
         self._history(executor, created.id, status, values["failure_message"], now)
         self.counts.record_changed(executor, self.kind, owner,
                                    {status: (1, {name: values[name] for name in self.kind.summed})})
-        return True
+        return now
 
     def lock(self, executor, owner, uuid):
-        """The owner's record (id, status, failure_message, updated_at, summed fields), locked; or None."""
+        """The owner's record (id, status, failure_message, created_at,
+        updated_at, summed fields), locked; or None."""
         return executor.first(self._lock, {"owner": owner, "uuid": uuid})
 
     def change_status(self, executor, owner, locked, status, failure_message):
-        """Give a locked record a new status; False when it already had this
-        status and message (service VMs retry): nothing changes then."""
+        """Give a locked record a new status; its new ``updated_at``, or None
+        when it already had this status and message (service VMs retry):
+        nothing changes then."""
         if (locked.status, locked.failure_message) == (status, failure_message):
-            return False
+            return None
         now = self._after(locked.updated_at)
         if locked.status != status:
             sums = {name: getattr(locked, name) for name in self.kind.summed}
@@ -160,15 +174,15 @@ class RecordStore:
         executor.execute(self._set_status, {"record_id": locked.id, "status": status,
                                             "failure_message": failure_message, "updated_at": now})
         self._history(executor, locked.id, status, failure_message, now)
-        return True
+        return now
 
     def add_to(self, executor, owner, locked, field, delta):
         """Add ``delta`` to a summed field of a locked record (and to its
-        status's total); the new value. No history: the status is unchanged."""
+        status's total); the row of its new value and ``updated_at``. No
+        history: the status is unchanged."""
         self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})})
-        row = executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta,
-                                                  "updated_at": self._after(locked.updated_at)})
-        return getattr(row, field)
+        return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta,
+                                                   "updated_at": self._after(locked.updated_at)})
 
     def delete(self, executor, owner, locked):
         """Remove a locked record and its history; its counts go with it."""
@@ -189,14 +203,22 @@ class RecordStore:
             return None
         return rows[0], [row for row in rows if row.history_at is not None]
 
-    def page(self, executor, owner, statuses, limit, offset):
-        """A page of the owner's records (rows for ``kind.answer``), oldest first, ties by uuid."""
+    def page(self, executor, owner, statuses, limit, offset, updated_after=None):
+        """A page of the owner's records (rows for ``kind.answer``), oldest
+        first, ties by uuid; of these statuses (None: any), changed after
+        ``updated_after`` (None: whenever)."""
         parameters = {"owner": owner, "limit": limit, "offset": offset}
-        if statuses is None:
-            return executor.rows(self._page, parameters)
-        parameters["statuses"] = statuses
-        return executor.rows(self._page_by_status, parameters)
+        if statuses is not None:
+            parameters["statuses"] = statuses
+        if updated_after is not None:
+            parameters["updated_after"] = updated_after
+        return executor.rows(self._pages[statuses is not None, updated_after is not None], parameters)
 
-    def owned(self, executor, owner, statuses=None):
-        """How many records the owner has (of these statuses)."""
-        return self.counts.owned(executor, self.kind, owner, statuses)
+    def owned(self, executor, owner, statuses=None, updated_after=None):
+        """How many records the owner has (of these statuses, changed after ``updated_after``)."""
+        if updated_after is None:
+            return self.counts.owned(executor, self.kind, owner, statuses)
+        parameters = {"owner": owner, "updated_after": updated_after}
+        if statuses is not None:
+            parameters["statuses"] = statuses
+        return int(executor.first(self._changed[statuses is not None], parameters).total)

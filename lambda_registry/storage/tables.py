@@ -88,6 +88,8 @@ def _record_tables(kind):
         Index(f"ix_{kind.table}_owner_created", "owner", "created_at", "uuid"),
         # The owner's list filtered by status.
         Index(f"ix_{kind.table}_owner_status", "owner", "status"),
+        # The owner's records changed since a moment (?updated_after=).
+        Index(f"ix_{kind.table}_owner_updated", "owner", "updated_at"),
     )
     history = Table(
         kind.history_table,

@@ -13,8 +13,8 @@ this module works per service, on our requests only.
 
 from .envelope import error, error_entry, success
 
-ALLOWED_HEADERS = "Authorization, Content-Type"
-EXPOSED_HEADERS = "Location, Retry-After, WWW-Authenticate"
+ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match"
+EXPOSED_HEADERS = "ETag, Location, Retry-After, WWW-Authenticate"
 MAX_AGE = "600"
 PREFLIGHT = "Preflight: the methods and headers this URL takes from a browser."
 

@@ -70,11 +70,20 @@ ERRORS = {
     401: ("Unauthorized", "No `Authorization: Token …` header, a malformed one, or a refused token."),
     404: ("NotFound", "No record of the caller's with this uuid (another user's answers the same)."),
     409: ("Conflict", "Conflicts with the record's state (see the short description)."),
+    412: ("PreconditionFailed", "`If-Match` holds no tag of the record as it is now: it changed since; nothing was written."),
     413: ("BodyTooLarge", "The body is larger than `lambda_registry.max_body_bytes`."),
     415: ("NotJson", "The body is not sent as `application/json`."),
     500: ("InternalError", "An unexpected fault; nothing internal is said."),
     503: ("Unavailable", "The database or the ~okeanos identity service cannot be reached now; see `Retry-After`."),
 }
+ETAG = {"schema": {"type": "string", "pattern": '^"[^"]*"$'}, "required": True,
+        "description": "a strong tag of this answer: it changes whenever the answer would"}
+RECORD_ETAG = dict(ETAG, description="the record's new ETag: the one its details now answer")
+IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "schema": {"type": "string"},
+                 "description": "ETags of answers already held (or `*`): the same answer again is a 304 without a body"}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "write only if the record's ETag is one of these (or `*`: it exists); else a 412"}
+UPDATED_AFTER = "only the records whose `updated_at` is later than this moment (incremental sync)"
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string", "const": TOKEN}, "required": True}},
     503: {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": True}},
@@ -176,38 +185,44 @@ COMPONENTS = {
 }
 
 
-def _response(answer):
-    if answer.raw:
+def _response(declared):
+    if declared.raw:
         content = {"schema": {"type": "object", "required": ["openapi", "paths"]}}
     else:
-        content = {"schema": component_ref(answer.answer)}
-    example = ANSWER_EXAMPLES.get((answer.id, answer.code))
+        content = {"schema": component_ref(declared.answer)}
+    example = ANSWER_EXAMPLES.get((declared.id, declared.code))
     if example is not None:
         content["example"] = example
-    response = {"description": answer.description, "content": {"application/json": content}}
-    if answer.location:
-        response["headers"] = {"Location": {"schema": {"type": "string"}, "required": True,
-                                            "description": "the record's URL"}}
-    if answer.links:
+    response = {"description": declared.description, "content": {"application/json": content}}
+    headers = {}
+    if declared.location:
+        headers["Location"] = {"schema": {"type": "string"}, "required": True, "description": "the record's URL"}
+    if declared.conditional:
+        headers["ETag"] = ETAG
+    if declared.answers_tag:
+        headers["ETag"] = RECORD_ETAG
+    if headers:
+        response["headers"] = headers
+    if declared.links:
         response["links"] = {
             name: {"operationId": operation, "parameters": {"uuid": expression}}
-            for name, (operation, expression) in answer.links.items()
+            for name, (operation, expression) in declared.links.items()
         }
     return response
 
 
 def _operation(service, method):
-    answer = service.operations[method]
-    requires_token, body_schema, query_schema = answer.token, answer.body, answer.query
+    declared = service.operations[method]
+    requires_token, body_schema, query_schema = declared.token, declared.body, declared.query
 
     operation = {
-        "operationId": answer.id,
-        "summary": SUMMARIES[answer.id],
-        "description": f"Answers {answer.code} `{answer.description}`"
+        "operationId": declared.id,
+        "summary": SUMMARIES[declared.id],
+        "description": f"Answers {declared.code} `{declared.description}`"
         + (" Needs a token." if requires_token else " Needs no token, and ignores any."),
         "tags": [service.tag],
         "security": [{TOKEN: []}] if requires_token else [],
-        "responses": {str(answer.code): _response(answer)},
+        "responses": {str(declared.code): _response(declared)},
     }
     parameters = []
     if "{uuid}" in service.path:
@@ -215,25 +230,35 @@ def _operation(service, method):
                            "description": "the record's uuid, any case, with or without hyphens"})
     if query_schema is not None:
         for name, schema in json_schema(query_schema)["properties"].items():
-            parameters.append({"name": name, "in": "query", "required": False, "schema": schema})
+            parameter = {"name": name, "in": "query", "required": False, "schema": schema}
+            if name == "updated_after":
+                parameter["description"] = UPDATED_AFTER
+            parameters.append(parameter)
+    if declared.conditional:
+        parameters.append(IF_NONE_MATCH)
+        operation["responses"]["304"] = {"$ref": "#/components/responses/NotModified"}
+    if declared.if_match:
+        parameters.append(IF_MATCH)
     if parameters:
         operation["parameters"] = parameters
     errors = [500]
     if body_schema is not None:
         content = {"schema": component_ref(body_schema.component_name)}
-        if answer.id in REQUEST_EXAMPLES:
-            content["example"] = REQUEST_EXAMPLES[answer.id]
+        if declared.id in REQUEST_EXAMPLES:
+            content["example"] = REQUEST_EXAMPLES[declared.id]
         operation["requestBody"] = {"required": True, "content": {"application/json": content}}
         errors += [400, 413, 415]
-    elif query_schema is not None or answer.no_body:
+    elif query_schema is not None or declared.no_body:
         errors.append(400)
     if requires_token:
         errors.append(401)
     if "{uuid}" in service.path:
         errors.append(404)
-    if answer.conflicts:
+    if declared.conflicts:
         errors.append(409)
-    if answer.database or requires_token:
+    if declared.if_match:
+        errors.append(412)
+    if declared.database or requires_token:
         errors.append(503)
     for code in sorted(errors):
         operation["responses"][str(code)] = {"$ref": f"#/components/responses/{ERRORS[code][0]}"}
@@ -241,7 +266,8 @@ def _operation(service, method):
 
 
 def _error_responses():
-    responses = {}
+    responses = {"NotModified": {"description": "Not modified: `If-None-Match` holds this answer's ETag. No body.",
+                                 "headers": {"ETag": ETAG}}}
     for code, (name, description) in ERRORS.items():
         content = {"schema": component_ref("ErrorAnswer")}
         if code == 400:
@@ -260,11 +286,11 @@ def build_document(registry):
         # Pyramid keeps a prefixed pattern without its leading slash.
         item = paths.setdefault("/" + path_of(route.pattern).lstrip("/"), {})
         # HEAD wherever GET is, as HTTP says; OPTIONS is the CORS preflight: neither is declared.
-        for method, answer in service.operations.items():
+        for method, declared in service.operations.items():
             operation, body_schema = _operation(service, method)
             item[method.lower()] = operation
-            if not answer.raw:
-                schemas[answer.answer] = envelope(answer.data, answer.pagination)
+            if not declared.raw:
+                schemas[declared.answer] = envelope(declared.data, declared.pagination)
             if body_schema is not None:
                 schemas[body_schema.component_name] = json_schema(body_schema)
     return {

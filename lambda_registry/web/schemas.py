@@ -7,6 +7,7 @@ each type describes itself in JSON Schema (``json_schema``) for the OpenAPI
 document.
 """
 
+import datetime
 import json
 import re
 import unicodedata
@@ -268,11 +269,44 @@ class StatusFilter(colander.SchemaType):
         return sorted({self.statuses.by_text[part] for part in parts})
 
 
+class QueryDateTime(colander.SchemaType):
+    """An ISO 8601 date-time in a query string (a date and a time; an
+    offset or ``Z``, or none for UTC); gives a naive UTC ``datetime``, as
+    timestamps are stored."""
+
+    def json_schema(self, node):
+        return {"type": "string", "format": "date-time",
+                "description": "an ISO 8601 date-time, e.g. 2026-12-01T09:30:00Z (without an offset: UTC)"}
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        # fromisoformat alone takes a bare date too ("2026-12-01"), which is not a date-time.
+        moment = None
+        if isinstance(cstruct, str) and len(cstruct) > 10 and cstruct[10] in "Tt ":
+            try:
+                moment = datetime.datetime.fromisoformat(cstruct[:10] + "T" + cstruct[11:].upper())
+            except ValueError:
+                pass
+        if moment is None:
+            raise colander.Invalid(node, f"{quoted(cstruct)} is not an ISO 8601 date-time (e.g. 2026-12-01T09:30:00Z)")
+        if moment.tzinfo is not None:
+            try:
+                moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first representable moment
+                raise colander.Invalid(node, f"{quoted(cstruct)} is out of range")
+        return moment
+
+
 def list_query(statuses, max_page_size):
     return body_schema([
         colander.SchemaNode(QueryInteger(maximum=max_page_size), name="limit", missing=None),
         colander.SchemaNode(QueryInteger(), name="offset", missing=0),
         colander.SchemaNode(StatusFilter(statuses), name="status", missing=None),
+        colander.SchemaNode(QueryDateTime(), name="updated_after", missing=None),
     ])
 
 

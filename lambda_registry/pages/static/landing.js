@@ -1,6 +1,8 @@
 // Refreshes the landing page's figures in place from the public count
 // endpoints (no token), every data-refresh-seconds seconds while the page is
 // visible. Without this script the figures are those of the page's answer.
+// Each poll sends the ETag of the answer it last showed (If-None-Match): an
+// unchanged count answers 304, with no body to transfer or draw.
 (function () {
   "use strict";
   var main = document.querySelector("[data-refresh-seconds]");
@@ -13,6 +15,7 @@
   var problem = document.querySelector("[data-refresh-problem]");
   var timer = null;
   var lastRefresh = Date.now();
+  var shownTags = {};  // data-source -> the ETag of the answer shown
 
   // "1234567" -> "1,234,567", on the string: counts may pass 2^53 one day.
   function withThousands(digits) {
@@ -29,17 +32,30 @@
   }
 
   function load(section) {
-    return fetch(section.getAttribute("data-source"), {
-      headers: { Accept: "application/json" },
+    var source = section.getAttribute("data-source");
+    var headers = { Accept: "application/json" };
+    if (shownTags[source]) {
+      headers["If-None-Match"] = shownTags[source];
+    }
+    // "no-store": the browser's cache stays out of it, so a 304 reaches us as one.
+    return fetch(source, {
+      headers: headers,
       cache: "no-store",
       credentials: "omit"
     }).then(function (response) {
+      if (response.status === 304) {
+        return;  // what is shown is still true
+      }
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
-      return response.json();
-    }).then(function (body) {
-      show(section, body.data || {});
+      var tag = response.headers.get("ETag");
+      return response.json().then(function (body) {
+        show(section, body.data || {});
+        if (tag) {
+          shownTags[source] = tag;
+        }
+      });
     });
   }
 
