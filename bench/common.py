@@ -223,7 +223,10 @@ def prepare(url, records, delete_pool):
 
 
 
-def wsgi_call(app, method, path, body):
+def wsgi_call(app, method, path, body, headers=None, answered=None):
+    """The status code of one request to ``app`` in-process; ``headers``:
+    more request headers ({name: value}); ``answered``: a dict given the
+    response's headers."""
     path, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SCRIPT_NAME": "",
@@ -235,8 +238,16 @@ def wsgi_call(app, method, path, body):
     if body is not None:
         environ["CONTENT_TYPE"] = "application/json"
         environ["CONTENT_LENGTH"] = str(len(body))
+    for name, value in (headers or {}).items():
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
     status = []
-    result = app(environ, lambda s, headers, exc_info=None: status.append(s))
+
+    def start_response(line, response_headers, exc_info=None):
+        status.append(line)
+        if answered is not None:
+            answered.update(response_headers)
+
+    result = app(environ, start_response)
     b"".join(result)
     if hasattr(result, "close"):
         result.close()

@@ -50,12 +50,12 @@ SMOKE = {"seconds": 0.3, "rounds": 1, "requests": 20, "records": 200, "scaling":
 
 # -- in-process --------------------------------------------------------------
 
-def in_process_us(app, workload, endpoint, requests):
+def in_process_us(app, workload, endpoint, requests, headers=None, expected=range(200, 300)):
     calls = [workload.request(endpoint) for _ in range(requests)]
     started = time.perf_counter()
     for method, path, body in calls:
-        code = wsgi_call(app, method, path, body)
-        if code >= 300:
+        code = wsgi_call(app, method, path, body, headers)
+        if code not in expected:
             raise RuntimeError(f"{endpoint}: {method} {path} answered {code}")
     return (time.perf_counter() - started) / requests * 1e6
 
@@ -114,11 +114,11 @@ def http_arguments(parser, seconds):
     parser.add_argument("--connections", type=int, default=8)
 
 
-def load(address, workload, endpoint, seconds, connections):
-    """Requests/s, p50 and p99 (ms), and the number of answers that were not 2xx."""
+def load(address, workload, endpoint, seconds, connections, more_headers=None, expected=range(200, 300)):
+    """Requests/s, p50 and p99 (ms), and the number of answers not ``expected`` (2xx)."""
     latencies, failures = [], [0]
     deadline = time.monotonic() + seconds
-    headers = {"Authorization": f"Token {TOKEN}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Token {TOKEN}", "Content-Type": "application/json", **(more_headers or {})}
 
     def worker():
         connection = http.client.HTTPConnection(*address, timeout=30)
@@ -130,7 +130,7 @@ def load(address, workload, endpoint, seconds, connections):
             response = connection.getresponse()
             response.read()
             mine.append(time.perf_counter() - started)
-            if response.status >= 300:
+            if response.status not in expected:
                 failures[0] += 1
         connection.close()
         latencies.extend(mine)
@@ -149,6 +149,62 @@ def load(address, workload, endpoint, seconds, connections):
         "p99": latencies[int(len(latencies) * 0.99)] * 1000,
         "failures": failures[0],
     }
+
+
+# -- conditional polls: a 304 against the full answer ----------------------------
+
+# The polled GETs: the landing page's count, and a portal's list page.
+CONDITIONAL_COMPARED = ["count", "list", "app list"]
+
+
+def http_etag(address, path):
+    """(the ETag, the body's size in bytes) of a GET over HTTP."""
+    connection = http.client.HTTPConnection(*address, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Token {TOKEN}"})
+        response = connection.getresponse()
+        return response.getheader("ETag"), len(response.read())
+    finally:
+        connection.close()
+
+
+def conditional_polls(address, app, workload, rounds, seconds, connections, requests):
+    """{endpoint: {"bytes", "full", "304", "full µs", "304 µs"}}: each polled
+    GET whole and with If-None-Match holding its ETag, over HTTP and in-process,
+    interleaved round by round."""
+    results = {}
+    for endpoint in CONDITIONAL_COMPARED:
+        _, path, _ = workload.request(endpoint)
+        tag, size = http_etag(address, path)
+        answered = {}
+        wsgi_call(app, "GET", path, None, answered=answered)  # in-process, the Host differs: its own tag
+        entry = results[endpoint] = {"bytes": size, "full": [], "304": [], "full µs": [], "304 µs": []}
+        for _ in range(rounds):
+            entry["full"].append(load(address, workload, endpoint, seconds, connections))
+            entry["304"].append(load(address, workload, endpoint, seconds, connections,
+                                     more_headers={"If-None-Match": tag}, expected={304}))
+            entry["full µs"].append(in_process_us(app, workload, endpoint, requests))
+            entry["304 µs"].append(in_process_us(app, workload, endpoint, requests,
+                                                 headers={"If-None-Match": answered["ETag"]}, expected={304}))
+    return results
+
+
+def conditional_table(out, results, load_line):
+    out.append("\n## Conditional polls: a 304 against the full answer (the service, same run)\n")
+    out.append("Each GET as a poller sends it again with `If-None-Match` holding the ETag of its last answer "
+               f"(nothing changed meanwhile): HTTP on waitress ({load_line}), and in-process µs per request. "
+               "The 304 still reads what the answer is made of (the tag is the answer's), so what it saves is "
+               "the body on the wire and the client's parsing, not the query.\n")
+    out.append("| endpoint | body bytes (200 / 304) | req/s 200 | req/s 304 | 304 / 200 | p50 ms 200 / 304 | "
+               "in-process µs 200 / 304 | non-304 |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for endpoint, entry in results.items():
+        full, cached = (statistics.median(r["rps"] for r in entry[key]) for key in ("full", "304"))
+        p50s = [statistics.median(r["p50"] for r in entry[key]) for key in ("full", "304")]
+        us = [statistics.median(entry[key]) for key in ("full µs", "304 µs")]
+        out.append(f"| {endpoint} | {entry['bytes']:,} / 0 | {full:.0f} | {cached:.0f} | **{cached / full:.2f}** | "
+                   f"{p50s[0]:.2f} / {p50s[1]:.2f} | {us[0]:.0f} / {us[1]:.0f} | "
+                   f"{sum(r['failures'] for r in entry['304'])} |")
 
 
 # -- what PostgreSQL saw ---------------------------------------------------------
@@ -421,6 +477,10 @@ def main():
                                 page_http[endpoint].append(load(
                                     addresses["service"], workloads["service"], endpoint, args.seconds, args.connections))
                 watched[(name, "service")], watched[(name, "baseline")] = service_seen, baseline_seen
+                if name == "waitress":
+                    print("conditional polls ...", flush=True)
+                    conditional = conditional_polls(addresses["service"], apps["service"], workloads["service"],
+                                                    args.rounds, args.seconds, args.connections, args.requests)
 
         print("auth ...", flush=True)
         auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)
@@ -483,6 +543,7 @@ def main():
         out.append(f"| {endpoint} | {s[0]:.0f} ({s[1]:.0f}–{s[2]:.0f}) | {b[0]:.0f} ({b[1]:.0f}–{b[2]:.0f}) | **{ratio:.2f}** | "
                    f"{goal_cell(ratio, IN_PROCESS_GOALS.get(endpoint), False)} |")
     page_table(out, page_inproc, page_http, load_line)
+    conditional_table(out, conditional, load_line)
     out.append("\n## Scaling: count and a list page (limit 50) by records of the listing owner\n")
     out.append("In-process, with the count's cache off (`count_cache_seconds = 0`): what is timed is the query. "
                "The endpoint tables above use the default 1 s cache, as production does.\n")
