@@ -19,13 +19,17 @@ $(VENV)/.installed: setup.py examples/portal/setup.py | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# pserve imports pyramid, and pyramid pkg_resources (a UserWarning of
+# setuptools >= 81 at every start), before our package can filter it.
+SERVE_WARNINGS := PYTHONWARNINGS="ignore:pkg_resources is deprecated:UserWarning"
+
 serve: install
 	$(BIN)/initialize_lambda_registry_db development.ini
-	$(BIN)/pserve development.ini
+	$(SERVE_WARNINGS) $(BIN)/pserve development.ini
 
 serve-portal: install
 	$(BIN)/initialize_lambda_registry_db examples/portal/development.ini
-	$(BIN)/pserve examples/portal/development.ini
+	$(SERVE_WARNINGS) $(BIN)/pserve examples/portal/development.ini
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -28,6 +28,8 @@ requires = [
     # Swagger UI 5 (the docs page; OpenAPI 3.1), served from the package. Pinned:
     # the page and its browser test are made for this very Swagger UI.
     "swagger-ui-py==25.7.1",
+    # /__metrics__ (lambda_registry/metrics.py): its registries, multiprocess mode and text format.
+    "prometheus_client>=0.20,<1",
 ]
 
 tests_require = [
@@ -70,6 +72,7 @@ setup(
         "paste.app_factory": ["main = lambda_registry:main"],
         "console_scripts": [
             "initialize_lambda_registry_db = lambda_registry.scripts.initialize_db:main",
+            "lambda_registry = lambda_registry.scripts.support:main",
         ],
     },
 )

@@ -10,7 +10,17 @@ the security policy, waitress's log summary, the pages on by default).
 docs/architecture.md draws the way of a request through the package.
 """
 
-from pyramid.config import Configurator
+import logging
+import warnings
+
+# pyramid 2.1 imports pkg_resources (pyramid/path.py, pyramid/asset.py), which
+# setuptools >= 81 answers with a UserWarning at every start; nothing of ours
+# uses it. Ignored only for pyramid's own imports, and only when we are
+# imported first (our console scripts, gunicorn --paste); pserve imports
+# pyramid before us, so the Makefile's serve sets PYTHONWARNINGS the same way.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning, module=r"pyramid\.")
+
+from pyramid.config import Configurator  # noqa: E402 (after the filter above)
 from pyramid.decorator import reify
 from pyramid.exceptions import ConfigurationError
 from pyramid.request import Request
@@ -22,10 +32,11 @@ from .auth import policy_for
 from .components import Components, get_components, set_components
 from .counts import Counts
 from .logs import summarise_waitress_queue_warnings
+from .metrics import Metrics
 from .services import applications, instances, operations, users
 from .services.service import register
 from .settings import parse_settings
-from .storage import database_for
+from .storage import database_for, describe_database
 from .web import errorviews
 from .web.envelope import EnvelopeError
 from .web.urls import ours_pattern, path_of, prefix_of
@@ -34,12 +45,18 @@ from .web.urls import ours_pattern, path_of, prefix_of
 # them), and the error they raise, whose body is the API's envelope.
 __all__ = ["EnvelopeError", "get_components", "includeme", "main"]
 
+log = logging.getLogger(__name__)
+
 
 def includeme(config):
     components = set_components(config.registry, Components(settings=parse_settings(config.get_settings())))
     settings = components.settings
     components.database = database_for(settings)
+    # Which database this server serves, once at start (never a password).
+    log.info("lambda_registry serves the database %s", describe_database(settings))
     components.counts = Counts(components.database, settings.count_cache_seconds, settings.count_fold_every)
+    if settings.metrics:
+        components.metrics = Metrics()
     components.users = users.SeenUsers(components.database, components.counts)
     components.policy = policy_for(config)
     components.instances = instances.InstanceService(components)

@@ -17,6 +17,8 @@ and write in the request's transaction.
 import dataclasses
 import typing
 
+from .metrics import NoMetrics
+
 ATTRIBUTE = "lambda_registry"
 
 
@@ -25,6 +27,8 @@ class Components:
     settings: typing.Any  # settings.RegistrySettings
     database: typing.Any = None  # storage.database.Database, or HostSessionDatabase
     counts: typing.Any = None  # counts.Counts
+    # metrics.Metrics with lambda_registry.metrics, else metrics.NoMetrics
+    metrics: typing.Any = dataclasses.field(default_factory=NoMetrics)
     users: typing.Any = None  # services.users.SeenUsers
     policy: typing.Any = None  # our security policy; None: the host's decides
     instances: typing.Any = None  # services.instances.InstanceService

@@ -1,7 +1,9 @@
-"""Log lines an operator can read under attack: counted events, one summary
-line per interval instead of one line per event."""
+"""Log lines an operator can read: under attack, counted events (one summary
+line per interval instead of one line per event); and the id of the
+request each line was written for."""
 
 import collections
+import contextvars
 import logging
 import threading
 import time
@@ -75,3 +77,31 @@ def summarise_waitress_queue_warnings(interval=SUMMARY_SECONDS):
     queue_logger = logging.getLogger("waitress.queue")
     if not any(isinstance(f, QueueWarningSummary) for f in queue_logger.filters):
         queue_logger.addFilter(QueueWarningSummary(interval))
+
+
+# -- request ids in log lines ------------------------------------------------------
+# The id of the request this thread is serving ("-" when none): set by
+# web/observe.py when one of our requests begins, cleared when it ends.
+REQUEST_ID = contextvars.ContextVar("lambda_registry_request_id", default="-")
+
+
+class RequestIdFilter(logging.Filter):
+    """Gives every record ``request_id``: the id of the request being served
+    when it was logged. For handlers configured with dictConfig
+    (``"filters": [...]``); the ini files' ``fileConfig`` takes no filters,
+    so they name ``RequestIdFormatter``, which does the same."""
+
+    def filter(self, record):
+        if not hasattr(record, "request_id"):
+            record.request_id = REQUEST_ID.get()
+        return True
+
+
+class RequestIdFormatter(logging.Formatter):
+    """A formatter whose format may name ``%(request_id)s`` (the ini files' ``[formatter_generic]``)."""
+
+    _ids = RequestIdFilter()
+
+    def format(self, record):
+        self._ids.filter(record)
+        return super().format(record)

@@ -120,6 +120,8 @@ SETTINGS = {
     "pages": ("false", _boolean),
     # How often an open landing page refreshes its figures (0: never).
     "pages.refresh_seconds": ("30", _non_negative_float),
+    # /__metrics__ (Prometheus) and the metrics the request path records.
+    "metrics": ("false", _boolean),
 }
 
 
@@ -145,6 +147,7 @@ class RegistrySettings:
     cors_origins: object  # frozenset of origins, or "*"
     pages: bool
     pages_refresh_seconds: float
+    metrics: bool
 
 
 def database_url(settings, environ=os.environ, required=True):

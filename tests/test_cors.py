@@ -10,7 +10,7 @@ from .support import ALICE, assert_envelope, build_app, dispose, settings_for
 PORTAL = "https://portal.example.org"
 STRANGER = "https://stranger.example"
 PUBLIC = ["/api/lambda_instances/count", "/api/lambda_applications/count/", "/api/users/count",
-          "/api/openapi.json", "/__heartbeat__", "/__lbheartbeat__"]
+          "/api/openapi.json", "/__heartbeat__", "/__lbheartbeat__", "/__version__"]
 TOKEN_URLS = ["/api/lambda_instances/", "/api/lambda_applications/", "/api/authenticate"]
 
 

@@ -56,7 +56,7 @@ def test_the_client_has_one_function_per_operation_grouped_by_resource(client_pa
                          "delete_application", "get_application", "increment_application_started",
                          "list_applications", "update_application", "update_application_status"],
         "users": ["authenticate", "count_users"],
-        "operations": ["get_openapi", "heartbeat", "lbheartbeat"],
+        "operations": ["get_openapi", "get_version", "heartbeat", "lbheartbeat"],
     }
 
 

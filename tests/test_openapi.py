@@ -23,7 +23,7 @@ OPERATIONS = {
     "delete_instance", "count_instances", "create_application", "list_applications", "get_application",
     "update_application", "update_application_status", "delete_application", "increment_application_started",
     "decrement_application_started", "count_applications", "authenticate", "count_users", "heartbeat",
-    "lbheartbeat", "get_openapi",
+    "lbheartbeat", "get_version", "get_openapi",
 }
 
 
@@ -261,6 +261,7 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         ("get", "/api/users/count", {}, None),
         ("get", "/__heartbeat__", {}, None),
         ("get", "/__lbheartbeat__", {}, None),
+        ("get", "/__version__", {}, None),
     ]
     seen = set()
     for method, path, headers, body in requests:

@@ -94,20 +94,24 @@ class IdentityCache:
         if lifetime > 0:
             memory.store(key, owner, self._clock() + lifetime)
 
-    def get_or_load(self, key, load, wait_timeout):
+    def get_or_load(self, key, load, wait_timeout, on_hit=None):
         """The owner for ``key`` (None: refused), calling ``load()`` once however many ask at once.
 
         ``load`` returns ``(owner or None, seconds it may be trusted or None)``
         or raises; followers of a failed call get the same exception. Raises
-        ``ChecksBusy`` when too many requests already wait.
+        ``ChecksBusy`` when too many requests already wait. ``on_hit()`` is
+        called when the answer is the cache's (no call made or waited for).
         """
         with self._lock:
             found, owner = self._lookup(key)
-            if found:
-                return owner
-            if self.waiting >= self.max_waiting:
-                raise ChecksBusy()
-            self.waiting += 1
+            if not found:
+                if self.waiting >= self.max_waiting:
+                    raise ChecksBusy()
+                self.waiting += 1
+        if found:
+            if on_hit is not None:
+                on_hit()
+            return owner
         try:
             return self._single_flight(key, load, wait_timeout)
         finally:

@@ -7,6 +7,7 @@ import logging
 from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
 
+from ..components import get_components
 from ..logs import Tally
 from .tokens import MALFORMED, token_from_request
 
@@ -21,7 +22,9 @@ def refusal_tally(clock=None):
 
 
 class TokenPolicy:
-    """Base class: subclasses answer ``owner_for_token(token)`` (None if invalid)."""
+    """Base class: subclasses answer ``owner_for_token(token)`` (None if
+    invalid); each token checked is counted in the application's metrics
+    (``metrics.py``: ``identity_checks`` by outcome)."""
 
     def __init__(self, tally=None):
         self._cache = RequestLocalCache(self._load_identity)
@@ -30,14 +33,23 @@ class TokenPolicy:
     def owner_for_token(self, token):
         raise NotImplementedError
 
+    def check(self, token, metrics):
+        """The owner of ``token`` (None: refused), counted in ``metrics``. A
+        policy with a cache of its own overrides it to count the cache's hits."""
+        owner = self.owner_for_token(token)
+        metrics.identity_checked("refused" if owner is None else "accepted")
+        return owner
+
     def _load_identity(self, request):
         token = token_from_request(request)
         if token is None:
             return None
+        metrics = get_components(request.registry).metrics
         if token is MALFORMED:
             self.refusals.add("malformed")
+            metrics.identity_checked("malformed")
             return None
-        owner = self.owner_for_token(token)
+        owner = self.check(token, metrics)
         if owner is None:
             self.refusals.add("refused")
         return owner

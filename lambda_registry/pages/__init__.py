@@ -23,6 +23,7 @@ from pyramid_jinja2 import Jinja2RendererFactory
 from ..components import get_components
 from ..services.service import RegistryContext
 from ..storage.failures import is_unavailable
+from ..web.observe import DOCS_PAGE, LANDING_PAGE, begin
 from ..web.urls import path_of, route_pattern
 from .assets import Assets
 
@@ -127,12 +128,14 @@ def register(config, refresh_seconds):
     refresh_text = f"{refresh_seconds:g}"
 
     def landing(request):
+        begin(request, LANDING_PAGE)
         request.response.headers.update(landing_headers)
         try:
             counts = components.counts.figures(request)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
+            components.metrics.database_was_unavailable()
             # Still the page, for people: its figures unknown, a 503 for
             # monitors, and its script fills them in once the database is back.
             request.response.status = 503
@@ -147,6 +150,7 @@ def register(config, refresh_seconds):
         }
 
     def docs(request):
+        begin(request, DOCS_PAGE)
         request.response.headers.update(docs_headers)
         return links(request)
 

@@ -13,6 +13,7 @@ from pyramid.exceptions import ConfigurationError
 from pyramid.response import FileResponse
 
 from ..web.envelope import error, error_entry
+from ..web.observe import PAGE_ASSET, begin
 
 OURS = os.path.join(os.path.dirname(__file__), "static")
 CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
@@ -39,6 +40,7 @@ class Assets:
             raise ConfigurationError(f"lambda_registry.pages: missing asset files {missing}")
 
     def view(self, request):
+        begin(request, PAGE_ASSET)
         name = request.matchdict["name"]
         path = self.files.get(name)
         if path is None:

@@ -30,6 +30,7 @@ from ..settings import get_settings
 from ..web.conditional import conditional_get
 from ..web.cors import ServiceCors
 from ..web.envelope import error, error_entry
+from ..web.observe import PREFLIGHT, begin
 from ..web.urls import route_pattern
 from ..web.validation import body_validator, json_body_expected, no_body_expected, query_validator, uuid_in_path
 
@@ -57,6 +58,7 @@ class Operation:
     conflicts: bool = False  # a 409
     location: bool = False  # a Location header
     raw: bool = False  # the document itself, not an envelope
+    media_type: str = "application/json"  # of a success (raw: any)
     database: bool = True  # False: never a 503 for the database
     # Conditional requests (web/conditional.py): a GET answering an ETag and
     # 304 to If-None-Match; a write of one record taking If-Match (412); a
@@ -112,13 +114,21 @@ class RegistryService(cornice.Service):
         validators = () if operation is None else operation.validators()
         if operation is not None and operation.conditional:
             view = conditional_get(view)
-        kwargs["validators"] = (self.start,) + validators + tuple(kwargs.get("validators", ()))
+        # What the request is counted as (metrics.py): its operationId; our preflights are one.
+        observed = operation.id if operation is not None else PREFLIGHT
+
+        def start(request, **kwargs):
+            begin(request, observed)
+            self.start(request)
+
+        kwargs["validators"] = (start,) + validators + tuple(kwargs.get("validators", ()))
         super().add_view(method, view, **kwargs)
         if operation is not None:
             self.operations[method.upper()] = operation
 
-    def start(self, request, **kwargs):
-        """First validator of every view: Cornice's per-request state, our CORS headers."""
+    def start(self, request):
+        """First validator of every view (after ``begin``, its id and metrics):
+        Cornice's per-request state, our CORS headers."""
         request.validated = {}
         request.errors = Errors()
         request.info = {}

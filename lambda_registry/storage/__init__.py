@@ -6,6 +6,15 @@ Host code does not write through here: it calls the record services
 """
 
 from .database import Database, HostSessionDatabase
+from .engine import normalise_url
+
+
+def describe_database(settings):
+    """Which database an application serves, for its start-up log line: the
+    URL without its password, or the host's session."""
+    if settings.dbsession is not None:
+        return f"the host's session (request.{settings.dbsession})"
+    return normalise_url(settings.database_url).render_as_string(hide_password=True)
 
 
 def database_for(settings):

@@ -127,6 +127,23 @@ class RecordStore:
             self._pages[filtered, True] = Statement((page.where(by_status) if filtered else page).where(changed_after))
             self._changed[filtered] = Statement(changed.where(by_status) if filtered else changed)
 
+        # The records a purge removes (scripts/support.py): of one status,
+        # unchanged since a moment; locked like a change's, a batch at a time.
+        # An operator's command, not the API's: no index of its own (it reads
+        # the table once per batch).
+        self._stale = Statement(
+            select(records.c.id, records.c.owner, records.c.uuid, records.c.status,
+                   *[records.c[name] for name in kind.summed])
+            .where(records.c.status == bindparam("status"), records.c.updated_at < bindparam("before"))
+            .order_by(records.c.id)
+            .limit(bindparam("limit"))
+            .with_for_update()
+        )
+        self._count_stale = Statement(
+            select(func.count().label("total"))
+            .where(records.c.status == bindparam("status"), records.c.updated_at < bindparam("before"))
+        )
+
     def _after(self, previous):
         """Now, or a microsecond after ``previous`` if the clock has not passed it."""
         now = self.clock()
@@ -193,6 +210,14 @@ class RecordStore:
     def _history(self, executor, record_id, status, failure_message, at):
         executor.execute(self._add_history, {"record_id": record_id, "status": status,
                                              "failure_message": failure_message, "at": at})
+
+    def stale(self, executor, status, before, limit):
+        """Up to ``limit`` records of every owner with ``status``, unchanged
+        since ``before``, locked: rows for ``delete`` (with owner and uuid)."""
+        return executor.rows(self._stale, {"status": status, "before": before, "limit": limit})
+
+    def count_stale(self, executor, status, before):
+        return int(executor.first(self._count_stale, {"status": status, "before": before}).total)
 
     # -- reads ----------------------------------------------------------------
     def details(self, executor, owner, uuid):

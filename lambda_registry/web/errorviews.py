@@ -11,7 +11,9 @@ from pyramid.exceptions import URLDecodeError
 from pyramid.httpexceptions import HTTPException
 
 from ..storage.failures import is_unavailable, sqlstate
+from ..components import get_components
 from .envelope import EnvelopeError, database_unavailable, error, error_entry
+from .observe import UNKNOWN, begin
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,7 @@ KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Location")
 
 def http_exception_view(exc, request):
     """Wrap any HTTP error raised on our routes (404, 405, 403, ...) in the envelope."""
+    begin(request, UNKNOWN)  # when no view of ours began it (a 404, a 405)
     if isinstance(exc, EnvelopeError) or exc.code < 400:
         return exc
     headers = {name: exc.headers[name] for name in KEPT_HEADERS if name in exc.headers}
@@ -34,12 +37,15 @@ def http_exception_view(exc, request):
 
 
 def undecodable_url_view(exc, request):
+    begin(request, UNKNOWN)
     return error(400, None, [error_entry("url", "", "the URL is not valid UTF-8")])
 
 
 def unexpected_exception_view(exc, request):
     """Anything else: a 503 when the database is unreachable, else a quiet 500."""
+    begin(request, UNKNOWN)
     if is_unavailable(exc):
+        get_components(request.registry).metrics.database_was_unavailable()
         # The SQLSTATE tells operators which (lock timeout, deadlock, ...);
         # the message itself may quote parameters, so it is left out.
         log.warning("database unavailable: %s (SQLSTATE %s)", type(exc).__name__, sqlstate(exc))

@@ -20,6 +20,8 @@ from ..model.kinds import KINDS
 from .schemas import component_ref, json_schema
 from .urls import path_of
 
+JSON = "application/json"
+
 TOKEN = "Token"
 TAGS = {
     "instances": "Lambda instances: Hadoop, Kafka, Flink and Flume clusters, as their service VMs report them.",
@@ -62,6 +64,8 @@ SUMMARIES = {
     "count_users": "How many users the registry has seen (public)",
     "lbheartbeat": "Is the process answering (touches nothing)",
     "heartbeat": "Is the database answering too",
+    "get_version": "Which package version serves, on which schema revision",
+    "get_metrics": "Prometheus metrics (with lambda_registry.metrics)",
     "get_openapi": "This document",
 }
 
@@ -181,19 +185,25 @@ COMPONENTS = {
         "uploaded applications", "how many times they were started, in all", "failed"]),
     "UserCount": _counts(["count"], ["users seen with a valid token"]),
     "Health": {"type": "object", "properties": {"database": {"const": "ok"}}, "additionalProperties": False},
+    "Version": {"type": "object", "required": ["version", "revision"], "additionalProperties": False, "properties": {
+        "version": {"type": "string", "description": "the installed lambda_registry distribution's version"},
+        "revision": {"type": ["string", "null"],
+                     "description": "the database schema's Alembic revision (null: none recorded)"}}},
     **{name: schema for kind in KINDS for name, schema in _kind_components(kind).items()},
 }
 
 
 def _response(declared):
-    if declared.raw:
+    if declared.media_type != JSON:
+        content = {"schema": {"type": "string"}}
+    elif declared.raw:
         content = {"schema": {"type": "object", "required": ["openapi", "paths"]}}
     else:
         content = {"schema": component_ref(declared.answer)}
     example = ANSWER_EXAMPLES.get((declared.id, declared.code))
     if example is not None:
         content["example"] = example
-    response = {"description": declared.description, "content": {"application/json": content}}
+    response = {"description": declared.description, "content": {declared.media_type: content}}
     headers = {}
     if declared.location:
         headers["Location"] = {"schema": {"type": "string"}, "required": True, "description": "the record's URL"}
