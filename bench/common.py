@@ -29,7 +29,8 @@ TOKEN = "bench-token-0001"
 OWNER = "bench-user"
 
 
-def service_settings(database_url, auth="static", identity_url=None, owner=OWNER, count_cache_seconds="1"):
+def service_settings(database_url, auth="static", identity_url=None, owner=OWNER, count_cache_seconds="1",
+                     metrics="false"):
     """Production-like: production.ini's settings, static tokens for the load."""
     settings = {
         "sqlalchemy.url": database_url,
@@ -38,6 +39,7 @@ def service_settings(database_url, auth="static", identity_url=None, owner=OWNER
         "lambda_registry.max_page_size": "1000",
         "lambda_registry.count_cache_seconds": count_cache_seconds,
         "lambda_registry.retry_attempts": "3",
+        "lambda_registry.metrics": metrics,
         "pyramid.debug_notfound": "false",
         "pyramid.debug_routematch": "false",
         "pyramid.debug_authorization": "false",

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.instructions                     # SQLite
     .venv/bin/python -m bench.instructions --database-url postgresql://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python -m bench.instructions --metrics --endpoints details,update   # metrics on against off
 
 Wall-clock time on a shared 2-core machine moves with whatever else runs;
 the number of instructions a request executes does not. Each app (service,
@@ -33,6 +34,8 @@ void lr_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
 void lr_stop(const char *label) { CALLGRIND_STOP_INSTRUMENTATION; CALLGRIND_DUMP_STATS_AT(label); }
 """
 KINDS = ("service", "baseline")
+# --metrics: the service with lambda_registry.metrics against the service without.
+METRICS_KINDS = ("service", "metrics")
 
 
 def client_requests(folder):
@@ -49,7 +52,10 @@ def client_requests(folder):
 def child(args):
     """Runs under callgrind: warm each endpoint up, then count ``requests`` calls of it."""
     marks = client_requests(args.folder)
-    app = build_app(args.kind, args.database_url)
+    if args.kind == "metrics":
+        app = build_app("service", args.database_url, metrics="true")
+    else:
+        app = build_app(args.kind, args.database_url)
     workload = Workload(args.delete_pool)
     for endpoint in args.endpoints:
         for method, path, body in [workload.request(endpoint) for _ in range(args.warm_up)]:
@@ -79,13 +85,13 @@ def totals(folder, kind):
     return found
 
 
-def measure(urls, endpoints, requests, warm_up, delete_pool, folder):
+def measure(urls, endpoints, requests, warm_up, delete_pool, folder, kinds=KINDS):
     """{(endpoint, kind): instructions per request}."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         raise SystemExit("valgrind is not installed (Debian: apt-get install valgrind)")
     results = {}
-    for kind in KINDS:
+    for kind in kinds:
         command = [
             valgrind, "--tool=callgrind", "--instr-atstart=no", "--dump-instr=no",
             f"--callgrind-out-file={folder}/{kind}.out.%p",
@@ -101,11 +107,12 @@ def measure(urls, endpoints, requests, warm_up, delete_pool, folder):
     return results
 
 
-def table(results, endpoints, goals=None):
+def table(results, endpoints, goals=None, kinds=KINDS):
     goals = goals or {}
-    lines = ["| endpoint | service instructions | baseline instructions | ratio | goal |", "|---|---|---|---|---|"]
+    first, second = kinds
+    lines = [f"| endpoint | {first} instructions | {second} instructions | ratio | goal |", "|---|---|---|---|---|"]
     for endpoint in endpoints:
-        service, baseline = results[(endpoint, "service")], results[(endpoint, "baseline")]
+        service, baseline = results[(endpoint, first)], results[(endpoint, second)]
         ratio = service / baseline
         goal = goals.get(endpoint)
         cell = "—" if goal is None else f"≤ {goal} {'✓' if ratio <= goal else '✗'}"
@@ -125,6 +132,8 @@ def main():
     parser.add_argument("--endpoints", default=",".join(ENDPOINTS))
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--metrics", action="store_true",
+                        help="the service without metrics against the service with them (lambda_registry.metrics)")
     parser.add_argument("--smoke", action="store_true", help="two endpoints, a few requests: that it runs, not figures")
     # The child's own options.
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -139,10 +148,13 @@ def main():
         args.endpoints, args.requests, args.warm_up, args.records = ["details", "update"], 3, 2, 10
     delete_pool = (args.requests + args.warm_up) * 2 + 10
     with tempfile.TemporaryDirectory() as folder, prepared_pair(args.database_url, args.records, delete_pool) as (urls, _):
-        results = measure(urls, args.endpoints, args.requests, args.warm_up, delete_pool, folder)
+        kinds = METRICS_KINDS if args.metrics else KINDS
+        # Each on a database of its own, prepared the same way: the writes of one must not change the other's.
+        urls = dict(urls, metrics=urls["baseline"])
+        results = measure(urls, args.endpoints, args.requests, args.warm_up, delete_pool, folder, kinds)
     database = "PostgreSQL" if args.database_url else "SQLite (WAL)"
     print(f"\nInstructions per request (callgrind), in-process, {database}, {args.requests} requests per endpoint:\n")
-    print("\n".join(table(results, args.endpoints, GOALS)))
+    print("\n".join(table(results, args.endpoints, None if args.metrics else GOALS, kinds)))
     if args.json:
         with open(args.json, "w") as handle:
             json.dump({f"{endpoint}|{kind}": value for (endpoint, kind), value in results.items()}, handle, indent=1)

@@ -69,11 +69,12 @@ def free_port():
 
 
 @contextlib.contextmanager
-def server(kind, url, software="waitress", threads=8, workers=2):
+def server(kind, url, software="waitress", threads=8, workers=2, metrics=False):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "bench.serve", "--kind", kind, "--database-url", url, "--port", str(port),
-         "--server", software, "--threads", str(threads), "--workers", str(workers)],
+         "--server", software, "--threads", str(threads), "--workers", str(workers)]
+        + (["--metrics"] if metrics else []),
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
     try:
@@ -194,7 +195,9 @@ def conditional_table(out, results, load_line):
     out.append("Each GET as a poller sends it again with `If-None-Match` holding the ETag of its last answer "
                f"(nothing changed meanwhile): HTTP on waitress ({load_line}), and in-process µs per request. "
                "The 304 still reads what the answer is made of (the tag is the answer's), so what it saves is "
-               "the body on the wire and the client's parsing, not the query.\n")
+               "the body on the wire and the client's parsing, not the query. waitress closes the connection "
+               "after every 304 (a 1.1 answer without Content-Length, waitress/task.py `build_response_header`), "
+               "so each 304 here also pays a new connection: that is the count's lower req/s.\n")
     out.append("| endpoint | body bytes (200 / 304) | req/s 200 | req/s 304 | 304 / 200 | p50 ms 200 / 304 | "
                "in-process µs 200 / 304 | non-304 |")
     out.append("|---|---|---|---|---|---|---|---|")
@@ -205,6 +208,58 @@ def conditional_table(out, results, load_line):
         out.append(f"| {endpoint} | {entry['bytes']:,} / 0 | {full:.0f} | {cached:.0f} | **{cached / full:.2f}** | "
                    f"{p50s[0]:.2f} / {p50s[1]:.2f} | {us[0]:.0f} / {us[1]:.0f} | "
                    f"{sum(r['failures'] for r in entry['304'])} |")
+
+
+# -- metrics on against metrics off ------------------------------------------------
+
+# A read and a write of one record: what every request pays for its metrics
+# (a counter and a histogram observation) weighs most on the cheapest requests.
+METRICS_COMPARED = ["details", "update"]
+METRICS_GOAL = 0.95
+
+
+def metrics_cost(url, servers, workload, rounds, seconds, connections, requests):
+    """{(endpoint, where): {"off": [...], "on": [...]}}: the service with
+    lambda_registry.metrics off and on, interleaved round by round, in-process
+    (µs per request) and over HTTP on each server (requests/s; gunicorn's
+    processes in prometheus_client's multiprocess mode)."""
+    results = collections.defaultdict(lambda: {"off": [], "on": []})
+    apps = {"off": build_app("service", url), "on": build_app("service", url, metrics="true")}
+    for _ in range(rounds):
+        for endpoint in METRICS_COMPARED:
+            for state, app in apps.items():
+                results[(endpoint, "in-process")][state].append(in_process_us(app, workload, endpoint, requests))
+    for name, options in servers.items():
+        with server("service", url, **options) as off, server("service", url, metrics=True, **options) as on:
+            addresses = {"off": off, "on": on}
+            for address in addresses.values():
+                for endpoint in METRICS_COMPARED:
+                    load(address, workload, endpoint, 0.3, connections)  # warm-up, not recorded
+            for _ in range(rounds):
+                for endpoint in METRICS_COMPARED:
+                    for state, address in addresses.items():
+                        results[(endpoint, name)][state].append(load(address, workload, endpoint, seconds, connections))
+    return results
+
+
+def metrics_table(out, results, load_line):
+    out.append("\n## Metrics on against metrics off (the service, same run)\n")
+    out.append("`lambda_registry.metrics = true` against `false`, rounds interleaved: in-process µs per request "
+               f"(ratio: off / on), and HTTP requests/s ({load_line}; ratio: on / off). On gunicorn the metrics "
+               "are in prometheus_client's multiprocess mode (`PROMETHEUS_MULTIPROC_DIR`, memory-mapped files). "
+               f"Goal: ≥ {METRICS_GOAL}.\n")
+    out.append("| endpoint | where | off | on | ratio | goal | non-2xx (on) |")
+    out.append("|---|---|---|---|---|---|---|")
+    for (endpoint, where), entry in results.items():
+        if where == "in-process":
+            off, on = (statistics.median(entry[state]) for state in ("off", "on"))
+            ratio, cells, failures = off / on, (f"{off:.0f} µs", f"{on:.0f} µs"), "—"
+        else:
+            off, on = (statistics.median(r["rps"] for r in entry[state]) for state in ("off", "on"))
+            ratio, cells = on / off, (f"{off:.0f} req/s", f"{on:.0f} req/s")
+            failures = str(sum(r["failures"] for r in entry["on"]))
+        out.append(f"| {endpoint} | {where} | {cells[0]} | {cells[1]} | **{ratio:.2f}** | "
+                   f"{goal_cell(ratio, METRICS_GOAL, True)} | {failures} |")
 
 
 # -- what PostgreSQL saw ---------------------------------------------------------
@@ -482,6 +537,10 @@ def main():
                     conditional = conditional_polls(addresses["service"], apps["service"], workloads["service"],
                                                     args.rounds, args.seconds, args.connections, args.requests)
 
+        print("metrics on and off ...", flush=True)
+        metrics = metrics_cost(urls["service"], servers, workloads["service"], args.rounds, args.seconds,
+                               args.connections, args.requests)
+
         print("auth ...", flush=True)
         auth_times, identity_calls = auth_cost(urls["service"], args.rounds, args.requests * 3)
 
@@ -544,6 +603,7 @@ def main():
                    f"{goal_cell(ratio, IN_PROCESS_GOALS.get(endpoint), False)} |")
     page_table(out, page_inproc, page_http, load_line)
     conditional_table(out, conditional, load_line)
+    metrics_table(out, metrics, load_line)
     out.append("\n## Scaling: count and a list page (limit 50) by records of the listing owner\n")
     out.append("In-process, with the count's cache off (`count_cache_seconds = 0`): what is timed is the query. "
                "The endpoint tables above use the default 1 s cache, as production does.\n")

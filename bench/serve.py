@@ -12,14 +12,15 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-KIND, URL = "BENCH_KIND", "BENCH_DATABASE_URL"
+KIND, URL, METRICS = "BENCH_KIND", "BENCH_DATABASE_URL", "BENCH_METRICS"
 
 
 def application():
     """gunicorn's app factory (``bench.serve:application()``): the app named by the environment."""
     from bench.common import build_app
 
-    return build_app(os.environ[KIND], os.environ[URL])
+    options = {"metrics": "true"} if os.environ.get(METRICS) else {}
+    return build_app(os.environ[KIND], os.environ[URL], **options)
 
 
 def main():
@@ -30,11 +31,22 @@ def main():
     parser.add_argument("--server", choices=["waitress", "gunicorn"], default="waitress")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn processes")
+    parser.add_argument("--metrics", action="store_true",
+                        help="the service with lambda_registry.metrics (gunicorn: in prometheus_client's "
+                             "multiprocess mode, in a directory of its own)")
     args = parser.parse_args()
     os.environ.update({KIND: args.kind, URL: args.database_url})
+    hooks = []
+    if args.metrics:
+        os.environ[METRICS] = "1"
+        if args.server == "gunicorn":
+            import tempfile
+
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bench-metrics-")
+            hooks = ["-c", "python:lambda_registry.gunicorn_hooks"]
     if args.server == "gunicorn":
         os.execvp(sys.executable, [
-            sys.executable, "-m", "gunicorn", "--chdir", ROOT, "-b", f"127.0.0.1:{args.port}",
+            sys.executable, "-m", "gunicorn", *hooks, "--chdir", ROOT, "-b", f"127.0.0.1:{args.port}",
             "-w", str(args.workers), "--threads", str(args.threads), "--log-level", "warning",
             "bench.serve:application()",
         ])
