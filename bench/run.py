@@ -78,19 +78,23 @@ def server(kind, url, software="waitress", threads=8, workers=2, metrics=False):
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the {kind} server did not start")
-                time.sleep(0.1)
-        yield ("127.0.0.1", port)
+        yield answering(process, port, f"the {kind} server")
     finally:
         process.terminate()
         process.wait(10)
+
+
+def answering(process, port, what):
+    """The address of a server ``process`` started, once it accepts connections on ``port``."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return ("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"{what} did not start")
+            time.sleep(0.1)
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from .counts import Counts
 from .logs import summarise_waitress_queue_warnings
 from .metrics import Metrics
 from .services import applications, instances, operations, users
+from .services.changes import ChangeWaiters
 from .services.service import register
 from .settings import parse_settings
 from .storage import database_for, describe_database
@@ -58,6 +59,7 @@ def includeme(config):
     if settings.metrics:
         components.metrics = Metrics()
     components.users = users.SeenUsers(components.database, components.counts)
+    components.waiters = ChangeWaiters(components.database, settings.changes_max_waiting, components.metrics)
     components.policy = policy_for(config)
     components.instances = instances.InstanceService(components)
     components.applications = applications.ApplicationService(components)

@@ -30,6 +30,7 @@ class Components:
     # metrics.Metrics with lambda_registry.metrics, else metrics.NoMetrics
     metrics: typing.Any = dataclasses.field(default_factory=NoMetrics)
     users: typing.Any = None  # services.users.SeenUsers
+    waiters: typing.Any = None  # services.changes.ChangeWaiters
     policy: typing.Any = None  # our security policy; None: the host's decides
     instances: typing.Any = None  # services.instances.InstanceService
     applications: typing.Any = None  # services.applications.ApplicationService

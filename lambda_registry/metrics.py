@@ -23,7 +23,7 @@
 import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -31,6 +31,9 @@ PREFIX = "lambda_registry_"
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 UNKNOWN_OPERATION = "unknown"
 IDENTITY_OUTCOMES = ("accepted", "refused", "unavailable", "busy", "malformed")
+# How a changes request that asked to wait ended: a change came, the time
+# was over, or max_waiting requests were waiting already (answered at once).
+WAIT_OUTCOMES = ("change", "time", "full")
 # Seconds: a cached details read takes about a millisecond, a write a few,
 # an identity call up to its timeout (5 s).
 # The counts' "count" field is the group SPEC.md calls "active".
@@ -113,9 +116,19 @@ class Metrics:
         self.database_unavailable = Counter(PREFIX + "database_unavailable",
                                             "Requests answered 503 because the database could not be reached.",
                                             registry=own)
+        self.changes = Counter(PREFIX + "changes", "Entries answered by the changes feeds (records and deletions), "
+                               "by kind.", ["kind"], registry=own)
+        self.change_waits = Counter(PREFIX + "change_waits", "Changes requests that asked to wait, by how they "
+                                    "ended: change, time, or full (max_waiting reached: answered at once).",
+                                    ["outcome"], registry=own)
+        # livesum: the waiters of every live process, added up.
+        self.change_waiters = Gauge(PREFIX + "change_waiters", "Changes requests waiting for a change now.",
+                                    registry=own, multiprocess_mode="livesum")
         # Every outcome is exposed from the start, at 0 (an alert's rate()
         # needs the series before its first increase).
         self.identity_outcomes = {outcome: self.identity_checks.labels(outcome) for outcome in IDENTITY_OUTCOMES}
+        self.wait_outcomes = {outcome: self.change_waits.labels(outcome) for outcome in WAIT_OUTCOMES}
+        self.changes_of = {kind: self.changes.labels(kind) for kind in ("instances", "applications")}
         self._children = {}
         # What a scrape answers besides the gauges: ours, summed over the
         # processes in multiprocess mode.
@@ -142,6 +155,15 @@ class Metrics:
     def database_was_unavailable(self):
         self.database_unavailable.inc()
 
+    def changes_answered(self, kind, entries):
+        self.changes_of[kind].inc(entries)
+
+    def change_waiting(self, delta):
+        self.change_waiters.inc(delta)
+
+    def change_wait_ended(self, outcome):
+        self.wait_outcomes[outcome].inc()
+
     # -- the scrape --------------------------------------------------------------
     def exposition(self, figures):
         """(body bytes, content type) of the Prometheus text format; ``figures``
@@ -165,4 +187,13 @@ class NoMetrics:
         pass
 
     def database_was_unavailable(self):
+        pass
+
+    def changes_answered(self, kind, entries):
+        pass
+
+    def change_waiting(self, delta):
+        pass
+
+    def change_wait_ended(self, outcome):
         pass

@@ -122,6 +122,11 @@ SETTINGS = {
     "pages.refresh_seconds": ("30", _non_negative_float),
     # /__metrics__ (Prometheus) and the metrics the request path records.
     "metrics": ("false", _boolean),
+    # Changes requests that may wait for a change at once, per process: each
+    # holds a server thread while it waits (0: none ever waits).
+    "changes.max_waiting": ("2", _non_negative_int),
+    # Days a deletion stays in the changes feed (the purge command forgets older ones).
+    "changes.tombstone_days": ("30", _positive_float),
 }
 
 
@@ -148,6 +153,8 @@ class RegistrySettings:
     pages: bool
     pages_refresh_seconds: float
     metrics: bool
+    changes_max_waiting: int
+    changes_tombstone_days: float
 
 
 def database_url(settings, environ=os.environ, required=True):

@@ -50,11 +50,12 @@ def test_the_client_has_one_function_per_operation_grouped_by_resource(client_pa
     groups = {name: sorted(f[:-3] for f in os.listdir(os.path.join(api.__path__[0], name)) if not f.startswith("_"))
               for name in os.listdir(api.__path__[0]) if not name.startswith("_")}
     assert groups == {
-        "instances": ["count_instances", "create_instance", "delete_instance", "get_instance", "list_instances",
-                      "update_instance", "update_instance_status"],
+        "instances": ["count_instances", "create_instance", "delete_instance", "follow_instance_changes",
+                      "get_instance", "list_instances", "update_instance", "update_instance_status"],
         "applications": ["count_applications", "create_application", "decrement_application_started",
-                         "delete_application", "get_application", "increment_application_started",
-                         "list_applications", "update_application", "update_application_status"],
+                         "delete_application", "follow_application_changes", "get_application",
+                         "increment_application_started", "list_applications", "update_application",
+                         "update_application_status"],
         "users": ["authenticate", "count_users"],
         "operations": ["get_openapi", "get_version", "heartbeat", "lbheartbeat"],
     }
@@ -180,3 +181,38 @@ def test_conditional_requests_and_sync_through_the_generated_client(client_packa
         changed = listing.sync(client=alice, updated_after=last_look)
         assert [record.uuid for record in changed.data] == [UUID]
         assert changed.data[0].status == models.InstanceStatus.CLUSTER_CREATED
+
+
+def test_following_the_changes_feed_through_the_generated_client(client_package, make_app):
+    """SPEC.md "Changes" as a generated client sees it: records and
+    deletions told apart by their model, the cursor followed, a 410 parsed
+    as an error."""
+    models = module(client_package, "models")
+    create = module(client_package, "api.applications.create_application")
+    update = module(client_package, "api.applications.update_application_status")
+    delete = module(client_package, "api.applications.delete_application")
+    follow = module(client_package, "api.applications.follow_application_changes")
+    other = "0c4a5b5e-9d9b-4d6e-8f3b-2f0c7c3c9a11"
+
+    with served(make_app(), threads=4) as (host, port):
+        alice = client_package.AuthenticatedClient(base_url=f"http://{host}:{port}", token=ALICE_TOKEN, prefix="Token")
+        for uuid in (UUID, other):
+            create.sync(client=alice, body=models.ApplicationCreate(
+                uuid=uuid, name="wordcount.jar", status=models.ApplicationStatus.UPLOADING))
+        first = follow.sync(client=alice, limit=1)
+        assert isinstance(first, models.ApplicationChangesAnswer) and first.changes.more is True
+        rest = follow.sync(client=alice, since=first.changes.cursor)
+        assert [entry.uuid for entry in first.data + rest.data] == [UUID, other]
+        assert rest.changes.more is False
+
+        update.sync(uuid=UUID, client=alice, body=models.ApplicationStatusUpdate(status=models.ApplicationStatus.UPLOADED))
+        delete.sync(uuid=other, client=alice)
+        changed = follow.sync(client=alice, since=rest.changes.cursor, wait=1)
+        record, deletion = changed.data
+        assert isinstance(record, models.Application) and record.status == models.ApplicationStatus.UPLOADED
+        assert isinstance(deletion, models.Deleted) and (deletion.uuid, deletion.deleted) == (other, True)
+
+        nothing = follow.sync(client=alice, since=changed.changes.cursor, wait=0.2)
+        assert nothing.data == [] and nothing.changes.cursor == changed.changes.cursor
+        too_new = follow.sync_detailed(client=alice, since="999999999999999999.")
+        assert too_new.status_code == 410 and isinstance(too_new.parsed, models.ErrorAnswer)

@@ -23,7 +23,7 @@ OPERATIONS = {
     "delete_instance", "count_instances", "create_application", "list_applications", "get_application",
     "update_application", "update_application_status", "delete_application", "increment_application_started",
     "decrement_application_started", "count_applications", "authenticate", "count_users", "heartbeat",
-    "lbheartbeat", "get_version", "get_openapi",
+    "lbheartbeat", "get_version", "get_openapi", "follow_instance_changes", "follow_application_changes",
 }
 
 
@@ -248,6 +248,8 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         ("delete", f"/api/lambda_instances/{UUID}/", ALICE, None),
         ("post", f"/api/lambda_instances/{UUID}/status/", ALICE, {"status": "0"}),  # 409: destroyed
         ("get", "/api/lambda_instances/", {}, None),  # 401
+        ("get", "/api/lambda_instances/changes?limit=1", ALICE, None),
+        ("get", "/api/lambda_instances/changes?since=999999999999999999.", ALICE, None),  # 410: not of this database
         ("post", "/api/lambda_applications/", ALICE, new_application()),
         ("post", f"/api/lambda_applications/{UUID}/status/", ALICE, {"status": "2", "failure_message": "upload cut"}),
         ("post", f"/api/lambda_applications/{UUID}", ALICE, {"status": "0"}),
@@ -258,6 +260,8 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         ("get", f"/api/lambda_applications/{UUID}/", ALICE, None),
         ("get", "/api/lambda_applications/count", {}, None),
         ("delete", f"/api/lambda_applications/{UUID}", ALICE, None),
+        ("get", "/api/lambda_applications/changes", ALICE, None),  # the deletion
+        ("get", "/api/lambda_applications/changes?wait=forever", ALICE, None),  # 400
         ("get", "/api/users/count", {}, None),
         ("get", "/__heartbeat__", {}, None),
         ("get", "/__lbheartbeat__", {}, None),
@@ -275,7 +279,7 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         seen.add((template, method, response.status_int))
     # Every operation but the document's own, and every kind of error above.
     assert {(t, m) for t, m, _ in seen} == {(t, m) for t, m, o in operations(document) if o["operationId"] != "get_openapi"}
-    assert {status for _, _, status in seen} == {200, 202, 304, 400, 401, 404, 409, 412}
+    assert {status for _, _, status in seen} == {200, 202, 304, 400, 401, 404, 409, 410, 412}
 
 
 def test_a_record_with_a_history_fits_the_document_and_an_extra_property_does_not(testapp, document):

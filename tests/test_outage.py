@@ -15,7 +15,7 @@ import webtest
 
 from lambda_registry.storage.migrate import upgrade
 
-from .support import ALICE, UUID, assert_envelope, build_app, free_port, new_instance
+from .support import ALICE, UUID, assert_envelope, build_app, free_port, new_application, new_instance
 
 DB_TIMEOUT = 2.0
 UNAVAILABLE = "The database is unavailable."
@@ -125,3 +125,44 @@ def test_a_database_that_accepts_but_never_answers_is_a_503_within_the_timeout()
             response, elapsed = timed(request)
             assert_envelope(response, 503, UNAVAILABLE)
             assert elapsed < 1 + 1.5
+
+
+def test_an_outage_during_a_wait_is_a_503_and_the_listener_comes_back(private_postgres):
+    """SPEC.md "Changes": a waiting request answers 503 like any other when
+    the database goes, and waits work again once it is back, without a restart."""
+    import threading
+
+    from lambda_registry import get_components
+
+    from .support import wait_for
+
+    upgrade(private_postgres.url)
+    app = webtest.TestApp(build_app(private_postgres.url, **{"lambda_registry.db_timeout": str(DB_TIMEOUT)}))
+    components = get_components(app.app.registry)
+
+    def listening():
+        return components.database.listen(components.waiters.changed, components.waiters.wake_all)
+
+    def waiting(answers, cursor):
+        answers.append(app.get("/api/lambda_applications/changes", params={"since": cursor, "wait": "30"},
+                               headers=ALICE, status="*"))
+
+    cursor = app.get("/api/lambda_applications/changes", headers=ALICE).json["changes"]["cursor"]
+    wait_for(listening, what="the listener connected")
+    answers = []
+    waiter = threading.Thread(target=waiting, args=(answers, cursor))
+    waiter.start()
+    wait_for(components.waiters.waiting, what="the request waiting")
+    private_postgres.stop()
+    waiter.join(25)
+    assert_envelope(answers[0], 503, UNAVAILABLE)
+
+    private_postgres.start()
+    wait_for(listening, timeout=20, what="the listener back")
+    answers = []
+    waiter = threading.Thread(target=waiting, args=(answers, cursor))
+    waiter.start()
+    wait_for(components.waiters.waiting, what="the request waiting")
+    app.post_json("/api/lambda_applications/", new_application(uuid=UUID), headers=ALICE, status=202)
+    waiter.join(25)
+    assert [entry["uuid"] for entry in answers[0].json["data"]] == [UUID]

@@ -110,6 +110,7 @@ class RecordKind:
     status_counts_table = _named("name", "_status_counts")
     owner_counts_table = _named("name", "_owner_counts")
     count_changes_table = _named("name", "_count_changes")
+    tombstones_table = _named("name", "_tombstones")
     history_key = _named("key", "_id")
 
     @property

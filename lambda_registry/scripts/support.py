@@ -5,6 +5,10 @@
     lambda_registry production.ini purge --older-than-days 90           # what a purge would remove
     lambda_registry production.ini purge --older-than-days 90 --apply   # remove it
 
+A purge also forgets the deletions the changes feed remembers for longer
+than ``lambda_registry.changes.tombstone_days`` (and the instances it
+removes leave deletions there, so that followers of the feed learn of them).
+
 The database is the one the ini file's application serves (with
 ``LAMBDA_REGISTRY_DATABASE_URL`` over it, as there). Records are read and
 written through the same store as the API's (``storage/record_store.py``),
@@ -25,6 +29,7 @@ from ..model.kinds import KINDS, utcnow
 from ..model.statuses import DESTROYED
 from ..model.userids import is_valid_user_id
 from ..settings import parse_settings
+from ..storage.changes import TombstoneUpkeep
 from ..storage.database import Database
 from ..storage.record_store import RecordStore
 
@@ -43,6 +48,8 @@ class Registry:
         self.database = Database.from_settings(settings)
         self.counts = Counts(self.database, cache_seconds=0, fold_every=settings.count_fold_every)
         self.stores = {kind.plural: RecordStore(kind, self.counts) for kind in KINDS}
+        self.tombstone_days = settings.changes_tombstone_days
+        self.tombstones = TombstoneUpkeep()
 
     def records(self, owner, kinds):
         """(kind, record with its history) of every record of ``owner``, oldest first, kind by kind."""
@@ -82,6 +89,15 @@ class Registry:
             removed += done
             if done < PAGE:
                 return removed
+
+    def forget_tombstones(self, apply, now=None):
+        """How many deletions the changes feed has kept longer than
+        tombstone_days (``apply``: forgotten); and since when they count as old."""
+        before = (now or utcnow()) - datetime.timedelta(days=self.tombstone_days)
+        if not apply:
+            with self.database.read(None) as executor:
+                return self.tombstones.count_old(executor, before), before
+        return self.database.write(None, lambda executor: self.tombstones.forget_old(executor, before)), before
 
     def close(self):
         self.database.dispose()
@@ -134,6 +150,11 @@ def main(argv=None, out=None):
             verb = "removed" if args.apply else "would remove (dry run: add --apply)"
             print(f"lambda_registry: {verb} {count} destroyed instance(s) unchanged since "
                   f"{before.isoformat(timespec='seconds')}Z", file=out)
+            # After the purge: the deletions it just left are new, and stay.
+            forgotten, old = registry.forget_tombstones(args.apply)
+            verb = "forgot" if args.apply else "would forget"
+            print(f"lambda_registry: {verb} {forgotten} deletion(s) the changes feed kept since before "
+                  f"{old.isoformat(timespec='seconds')}Z (lambda_registry.changes.tombstone_days)", file=out)
             return 0
         kinds = args.kind or sorted(KINDS_BY_NAME, reverse=True)  # instances, then applications
         for kind, record in registry.records(args.owner, kinds):

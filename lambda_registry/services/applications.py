@@ -17,6 +17,7 @@ TEXTS = Texts(
     counted="Lambda applications count.",
     not_found="The specified application doesn't exist.",
     already_created="The specified lambda application has already been created.",
+    changes="Lambda application changes.",
     changed="The specified lambda application has been changed since.",
 )
 INCREMENTED = "Your request to increment the times started of the specified application has been accepted."
@@ -64,7 +65,7 @@ class ApplicationService(RecordService):
         def work(executor):
             self.store.delete(executor, owner, self.locked_or_404(executor, owner, uuid, uuid_text, if_match))
 
-        self.database.write(request, work)
+        self.write(request, owner, work)
 
     def change_times_started(self, request, owner, uuid, uuid_text, delta, if_match=None):
         """(the new times started, the new ETag). Concurrent changes never
@@ -77,7 +78,7 @@ class ApplicationService(RecordService):
             row = self.store.add_to(executor, owner, locked, "times_started", delta)
             return row.times_started, self.tag(owner, uuid, locked.created_at, row.updated_at)
 
-        return self.database.write(request, work)
+        return self.write(request, owner, work)
 
     def delete_view(self, request):
         # Gone: no ETag to answer.

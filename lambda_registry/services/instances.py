@@ -18,6 +18,7 @@ TEXTS = Texts(
     counted="Lambda instances count.",
     not_found="The specified lambda instance doesn't exist.",
     already_created="The specified lambda instance has already been created.",
+    changes="Lambda instance changes.",
     changed="The specified lambda instance has been changed since.",
 )
 ALREADY_DESTROYED = "The specified lambda instance has been destroyed."
@@ -50,7 +51,7 @@ class InstanceService(RecordService):
             updated = self.store.change_status(executor, owner, locked, DESTROYED, "")
             return self.tag(owner, uuid, locked.created_at, updated)
 
-        return self.database.write(request, work)
+        return self.write(request, owner, work)
 
     def destroy_view(self, request):
         tag = self.destroy(request, self.caller(request), *self.uuid_of(request), self.if_match(request))

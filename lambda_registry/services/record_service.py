@@ -15,11 +15,13 @@ own: how it is deleted, what its count reports, its extra endpoints.
 import dataclasses
 from urllib.parse import urlencode
 
+from ..storage.changes import CursorTooOld
 from ..storage.record_store import RecordStore
 from ..web.conditional import if_match_allows, iso, record_tag
 from ..web.envelope import error, error_entry, success
-from ..web.schemas import body_schema, component_ref, list_query, normalise_uuid
+from ..web.schemas import body_schema, changes_query, component_ref, cursor_text, list_query, normalise_uuid
 from ..web.validation import checked_fields
+from .changes import MAX_WAIT_SECONDS, position_of
 from .service import Operation, RegistryService
 
 
@@ -36,10 +38,12 @@ class Texts:
     not_found: str
     already_created: str
     changed: str  # a 412: If-Match holds another tag than the record's
+    changes: str  # the changes feed
 
 
 # What every write answers in ``data``: the uuid written.
 ACCEPTED = {"type": "array", "minItems": 1, "maxItems": 1, "items": component_ref("Accepted")}
+CURSOR_TOO_OLD = "The cursor is too old: list the records again."
 
 
 class RecordService:
@@ -55,6 +59,8 @@ class RecordService:
         self.texts = texts
         self.database = components.database
         self.counts = components.counts
+        self.waiters = components.waiters
+        self.metrics = components.metrics
         self.users = components.users
         self.store = RecordStore(kind, components.counts)
         self.max_page_size = components.settings.max_page_size
@@ -65,6 +71,7 @@ class RecordService:
         tag = kind.plural
         self.collection = RegistryService(kind.plural, path, tag)
         self.count = RegistryService(f"{key}_count", path + "/count", tag)
+        self.changes = RegistryService(f"{key}_changes", path + "/changes", tag)
         self.item = RegistryService(key, path + "/{uuid}", tag)
         self.item_status = RegistryService(f"{key}_status", path + "/{uuid}/status", tag)
 
@@ -72,6 +79,10 @@ class RecordService:
             f"list_{kind.plural}", 200, texts.listed, f"{label}ListAnswer",
             {"type": "array", "items": component_ref(label)}, token=True,
             query=list_query(kind.statuses, self.max_page_size), pagination=True, conditional=True))
+        self.changes.add_view("GET", self.changes_view, operation=Operation(
+            f"follow_{key}_changes", 200, texts.changes, f"{label}ChangesAnswer",
+            {"type": "array", "items": {"anyOf": [component_ref(label), component_ref("Deleted")]}}, token=True,
+            query=changes_query(self.max_page_size, MAX_WAIT_SECONDS), changes=True, conditional=True, gone=True))
         created_links = {
             f"Get{label}": (f"get_{key}", "$request.body#/uuid"),
             f"Update{label}": (f"update_{key}", "$request.body#/uuid"),
@@ -93,7 +104,7 @@ class RecordService:
 
     def services(self):
         """In the order their routes must be tried: ".../count" before ".../{uuid}"."""
-        return [self.collection, self.count, self.item, self.item_status]
+        return [self.collection, self.count, self.changes, self.item, self.item_status]
 
     # -- what a host's code calls too ------------------------------------------
     def create(self, request, owner, fields):
@@ -117,6 +128,18 @@ class RecordService:
         return self.change_status(request, owner, uuid, uuid_text, values["status"], values["failure_message"],
                                   if_match)
 
+    def write(self, request, owner, work):
+        """``database.write`` of ``work``, and once it has committed, the
+        owner's waiters of this process are woken (``changes.py``; other
+        processes learn of it from the database)."""
+
+        def work_then_tell(executor):
+            result = work(executor)
+            executor.after_commit(lambda: self.waiters.changed(self.kind.key, owner))
+            return result
+
+        return self.database.write(request, work_then_tell)
+
     # -- the writes, on values already validated; each returns the record's new tag
     def store_new(self, request, owner, values):
         def work(executor):
@@ -126,7 +149,7 @@ class RecordService:
                             [error_entry("body", "uuid", f"{values['uuid']} is already registered")])
             return self.tag(owner, values["uuid"], created, created)
 
-        return self.database.write(request, work)
+        return self.write(request, owner, work)
 
     def change_status(self, request, owner, uuid, uuid_text, status, failure_message, if_match=None):
         def work(executor):
@@ -135,7 +158,7 @@ class RecordService:
             updated = self.store.change_status(executor, owner, locked, status, failure_message)
             return self.tag(owner, uuid, locked.created_at, updated or locked.updated_at)
 
-        return self.database.write(request, work)
+        return self.write(request, owner, work)
 
     def refuse_update(self, locked):
         """Raise if ``locked`` may not change status (a kind's own rule)."""
@@ -221,6 +244,28 @@ class RecordService:
         data = [self.kind.answer(row) for row in rows[:page_size]]
         pagination = None if total is None else _pagination(request, total, page_size, offset)
         return success(200, self.texts.listed, data, pagination=pagination)
+
+    def changes_view(self, request):
+        owner = self.caller(request)
+        since = position_of(request.validated["since"])
+        limit = request.validated["limit"] or self.max_page_size
+
+        def read():
+            with self.database.read(request) as executor:
+                return self.store.changes(executor, owner, since, limit)
+
+        try:
+            page = self.waiters.follow(read, self.kind, owner, request.validated["wait"])
+        except CursorTooOld:
+            raise error(410, CURSOR_TOO_OLD, [error_entry(
+                "querystring", "since", "deletions after this cursor were forgotten, or it is not of this "
+                "database: list the records again, then follow the cursor of a new changes request without since")])
+        data = [{"uuid": row.uuid, "deleted": True} if row.deleted else self.kind.answer(row) for row in page.rows]
+        self.metrics.changes_answered(self.kind.plural, len(data))
+        cursor = cursor_text(page.after.position, page.after.uuid)
+        query = [(name, value) for name, value in request.GET.items() if name != "since"] + [("since", cursor)]
+        changes = {"cursor": cursor, "more": page.more, "next": request.path_url + "?" + urlencode(query)}
+        return success(200, self.texts.changes, data, changes=changes)
 
 
 def _page_url(request, limit, offset):

@@ -55,6 +55,8 @@ class Operation:
     not_found: typing.Callable | None = None
     # What else it may answer.
     pagination: bool = False
+    changes: bool = False  # a changes feed's cursor (``changes`` beside ``data``)
+    gone: bool = False  # a 410: a changes cursor too old
     conflicts: bool = False  # a 409
     location: bool = False  # a Location header
     raw: bool = False  # the document itself, not an envelope

@@ -47,6 +47,7 @@ import zope.sqlalchemy
 
 from .engine import get_engine
 from .failures import DatabaseUnavailable, driver_failure, is_transient
+from .listener import ChangeListener
 
 log = logging.getLogger(__name__)
 sql_log = logging.getLogger("lambda_registry.sql")
@@ -61,6 +62,7 @@ class Executor:
         self.dialect = dialect
         self._dbapi = dialect.loaded_dbapi
         self._after_commit = []
+        self._done_once = set()
 
     def _run(self, statement, parameters, fetch):
         compiled = statement.compiled(self.dialect)
@@ -93,13 +95,22 @@ class Executor:
         """Call ``callback()`` once this write has committed (never if it aborts)."""
         self._after_commit.append(callback)
 
+    def once(self, key, action):
+        """Call ``action()`` unless it was called under ``key`` in this
+        transaction already (again after a restart)."""
+        if key not in self._done_once:
+            action()
+            self._done_once.add(key)
+
     def committed(self):
         callbacks, self._after_commit = self._after_commit, []
+        self._done_once = set()
         for callback in callbacks:
             callback()
 
     def aborted(self):
         self._after_commit = []
+        self._done_once = set()
 
     def _failed(self, exc, cursor):
         # A connection of ours that died must not go back to the pool.
@@ -220,6 +231,8 @@ class Database:
         self.retry_attempts = retry_attempts
         self.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._autocommit_reads = engine.dialect.name == "postgresql"
+        self._listener = None
+        self._listener_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings):
@@ -286,7 +299,23 @@ class Database:
                 writer.restart()
                 attempt += 1
 
+    # Changes committed by any process.
+    def listen(self, on_change, on_reset):
+        """Start telling ``on_change(kind key, owner)`` of every change
+        committed on this database, once (PostgreSQL: ``listener.py``).
+        Whether changes are being told now (False: poll)."""
+        if self.engine.dialect.name != "postgresql":
+            return False
+        with self._listener_lock:
+            if self._listener is None:
+                self._listener = ChangeListener(self.engine, self.db_timeout, on_change, on_reset)
+        return self._listener.listening
+
     def dispose(self):
+        with self._listener_lock:
+            listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.stop()
         self.engine.dispose()
 
 
@@ -308,6 +337,10 @@ class HostSessionDatabase:
     @contextlib.contextmanager
     def read(self, request):
         yield self._executor(request)[1]
+
+    def listen(self, on_change, on_reset):
+        """No connection of our own to listen on: waiters poll."""
+        return False
 
     def write(self, request, work, apart=False):
         # The host's session has one transaction: ``apart`` cannot be apart here.

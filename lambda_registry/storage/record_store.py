@@ -8,15 +8,21 @@ write's turn*: after the record is locked (a change), or once the write
 holds SQLite's lock (a create); a change's time is also always after the
 record's previous one. So history order, ``at`` order and ``updated_at``
 agree, also under concurrent updates and a clock that steps back.
+
+Every write also stores where it stands in the changes feed
+(``changes.py``: ``change_position``, and ``NOTIFY`` on PostgreSQL from a
+``RETURNING`` of a statement it runs anyway), and a delete leaves a
+tombstone.
 """
 
 import datetime
 
-from sqlalchemy import String, bindparam, delete, func, insert, select, update
+from sqlalchemy import DateTime, String, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..model.kinds import utcnow
+from .changes import CURRENT_POSITION, NOTICE, NOTIFY_SQL, ChangeFeed, current_position, notice_of, take_position
 from .statements import UPSERTS, Statement
 from .tables import tables_of
 
@@ -62,8 +68,9 @@ class RecordStore:
         self._initial = {field.name: field.missing for field in kind.fields if field.body_type is None}
         stored = ["owner", "uuid"] + [field.name for field in kind.fields] + ["created_at", "updated_at"]
         self._create = Statement({
-            name: upsert(records).values(_values(stored)).on_conflict_do_nothing(index_elements=["owner", "uuid"])
-            .returning(records.c.id)
+            name: _notifying(name, upsert(records).values({**_values(stored), "change_position": current_position()})
+                             .on_conflict_do_nothing(index_elements=["owner", "uuid"])
+                             .returning(records.c.id))
             for name, upsert in UPSERTS.items()
         })
         owned_uuid = (records.c.owner == bindparam("owner"), records.c.uuid == bindparam("uuid"))
@@ -77,20 +84,24 @@ class RecordStore:
             .where(*owned_uuid)
             .with_for_update()
         )
-        self._set_status = Statement(
+        set_status = (
             update(records).where(records.c.id == bindparam("record_id"))
-            .values(_values(["status", "failure_message", "updated_at"]))
+            .values({**_values(["status", "failure_message", "updated_at"]), "change_position": current_position()})
         )
+        self._set_status = Statement({dialect: _notifying(dialect, set_status) for dialect in UPSERTS})
         self._add_history = Statement(insert(history).values(
             {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("at")}
         ))
-        self._delete = Statement(delete(records).where(records.c.id == bindparam("record_id")))
+        self._delete = _delete_leaving_tombstone(records, tables_of(kind).tombstones)
         self._add_to = {
-            field: Statement(
-                update(records).where(records.c.id == bindparam("record_id"))
-                .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("updated_at")})
-                .returning(records.c[field], records.c.updated_at)
-            )
+            field: Statement({
+                dialect: _notifying(dialect, update(records).where(records.c.id == bindparam("record_id"))
+                                    .values({field: records.c[field] + bindparam("delta"),
+                                             "updated_at": bindparam("updated_at"),
+                                             "change_position": current_position()})
+                                    .returning(records.c[field], records.c.updated_at))
+                for dialect in UPSERTS
+            })
             for field in kind.summed
         }
         answer = [
@@ -107,6 +118,7 @@ class RecordStore:
             .where(*owned_uuid)
             .order_by(history.c.id)
         )
+        self.feed = ChangeFeed(kind, answer)
         # A page, and how many the owner has, with or without each filter:
         # {(by status, changed after a moment): statement}.
         by_status = records.c.status.in_(bindparam("statuses", expanding=True))
@@ -160,8 +172,10 @@ class RecordStore:
         told so.
         """
         values = {**values, **self._initial}
+        take_position(executor)
         now = self.clock()
-        created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now})
+        created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now,
+                                                "notice": notice_of(self.kind, owner)})
         if created is None:
             return None
         status = values["status"]
@@ -181,6 +195,7 @@ class RecordStore:
         nothing changes then."""
         if (locked.status, locked.failure_message) == (status, failure_message):
             return None
+        take_position(executor)
         now = self._after(locked.updated_at)
         if locked.status != status:
             sums = {name: getattr(locked, name) for name in self.kind.summed}
@@ -188,8 +203,8 @@ class RecordStore:
                 locked.status: (-1, {name: -value for name, value in sums.items()}),
                 status: (1, sums),
             })
-        executor.execute(self._set_status, {"record_id": locked.id, "status": status,
-                                            "failure_message": failure_message, "updated_at": now})
+        executor.execute(self._set_status, {"record_id": locked.id, "status": status, "failure_message": failure_message,
+                                         "updated_at": now, "notice": notice_of(self.kind, owner)})
         self._history(executor, locked.id, status, failure_message, now)
         return now
 
@@ -198,14 +213,19 @@ class RecordStore:
         status's total); the row of its new value and ``updated_at``. No
         history: the status is unchanged."""
         self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})})
+        take_position(executor)
         return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta,
-                                                   "updated_at": self._after(locked.updated_at)})
+                                                   "updated_at": self._after(locked.updated_at),
+                                                   "notice": notice_of(self.kind, owner)})
 
     def delete(self, executor, owner, locked):
-        """Remove a locked record and its history; its counts go with it."""
+        """Remove a locked record and its history, leaving its tombstone; its counts go with it."""
         sums = {name: -getattr(locked, name) for name in self.kind.summed}
         self.counts.record_changed(executor, self.kind, owner, {locked.status: (-1, sums)})
-        executor.execute(self._delete, {"record_id": locked.id})
+        take_position(executor)
+        parameters = {"record_id": locked.id, "deleted_at": self.clock(), "notice": notice_of(self.kind, owner)}
+        for statement in self._delete[executor.dialect.name]:
+            executor.execute(statement, parameters)
 
     def _history(self, executor, record_id, status, failure_message, at):
         executor.execute(self._add_history, {"record_id": record_id, "status": status,
@@ -220,6 +240,10 @@ class RecordStore:
         return int(executor.first(self._count_stale, {"status": status, "before": before}).total)
 
     # -- reads ----------------------------------------------------------------
+    def changes(self, executor, owner, since, limit):
+        """The owner's next changes after ``since`` (``changes.FeedPage``)."""
+        return self.feed.read(executor, owner, since, limit)
+
     def details(self, executor, owner, uuid):
         """(the record's row, its history's rows, oldest first) for ``kind.answer``
         and ``kind.history_answer``; None if the owner has no such record."""
@@ -247,3 +271,36 @@ class RecordStore:
         if statuses is not None:
             parameters["statuses"] = statuses
         return int(executor.first(self._changed[statuses is not None], parameters).total)
+
+
+def _notifying(dialect, statement):
+    """``statement`` that also sends ``NOTIFY`` of the change on PostgreSQL,
+    from its ``RETURNING`` (no round trip of its own). SQLite's waiters
+    poll: a RETURNING there would cost every write a row to fetch."""
+    # (returning() adds to what a statement already returns.)
+    return statement.returning(NOTICE) if dialect == "postgresql" else statement
+
+
+def _delete_leaving_tombstone(records, tombstones):
+    """{dialect: statements} that remove a record (``:record_id``) and leave
+    its tombstone at this transaction's position: one statement on
+    PostgreSQL (one round trip), which also notifies (``:notice``)."""
+
+    def sql(dialect, source):
+        return (f"INSERT INTO {tombstones.name} (owner, uuid, change_position, deleted_at) "
+                f"SELECT owner, uuid, {CURRENT_POSITION[dialect]}, :deleted_at FROM {source} "
+                "ON CONFLICT (owner, uuid) DO UPDATE "
+                "SET change_position = excluded.change_position, deleted_at = excluded.deleted_at")
+
+    def typed(sql_text):
+        return text(sql_text).bindparams(bindparam("deleted_at", type_=DateTime()))
+
+    postgresql = (f"WITH gone AS (DELETE FROM {records.name} WHERE id = :record_id RETURNING owner, uuid) "
+                  + sql("postgresql", "gone") + f" RETURNING {NOTIFY_SQL}")
+    return {
+        "postgresql": [Statement(typed(postgresql))],
+        "sqlite": [
+            Statement(typed(sql("sqlite", f"{records.name} WHERE id = :record_id"))),
+            Statement(delete(records).where(records.c.id == bindparam("record_id"))),
+        ],
+    }

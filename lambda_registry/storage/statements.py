@@ -11,7 +11,7 @@ lists), ``ExpandedState.processors`` and ``TypeEngine.result_processor``.
 The executor (``database.py``) hands the SQL to a DBAPI cursor. Compiled
 forms are kept per dialect object: two engines of one database with
 different drivers never share SQL. Rows come back as named tuples of the
-statement's columns (``statement.Row``), never read by position.
+statement's columns, never read by position.
 """
 
 import collections
@@ -36,33 +36,21 @@ class Statement:
     def clause_for(self, dialect):
         return self._clause if self._clauses is None else self._clauses[dialect.name]
 
-    @property
-    def columns(self):
-        """What a row of it holds (a SELECT's columns, a DML's RETURNING; none for SQL text)."""
-        clause = self._clause if self._clauses is None else next(iter(self._clauses.values()))
-        return _columns(clause)
-
-    @property
-    def Row(self):  # noqa: N802 (a class)
-        """The named tuple of a row: one field per column, by its name or label."""
-        row = self.__dict__.get("_row")
-        if row is None:
-            # Unlabelled expressions get positional names (_0, _1, ...).
-            row = self.__dict__["_row"] = collections.namedtuple("Row", [str(column.key) for column in self.columns],
-                                                                 rename=True)
-        return row
-
     def compiled(self, dialect):
         compiled = self._compiled.get(dialect)
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause_for(dialect), dialect, self.Row))
+                compiled = self._compiled.setdefault(dialect, _Compiled(self.clause_for(dialect), dialect))
         return compiled
 
 
 class _Compiled:
-    def __init__(self, clause, dialect, row):
+    def __init__(self, clause, dialect):
         self.compiled = clause.compile(dialect=dialect)
+        # The named tuple of a row: one field per column, by its name or
+        # label (unlabelled expressions get positional names: _0, _1, ...).
+        # Per dialect: a statement may return more on one (a NOTIFY's result).
+        row = collections.namedtuple("Row", [str(column.key) for column in _columns(clause)], rename=True)
         self.make_row = row._make
         self.positional = dialect.positional
         processors = [

@@ -1,4 +1,4 @@
-"""The tables, derived from the record declarations (``records.py``).
+"""The tables, derived from the record declarations (``model/kinds.py``).
 
 Alembic's migrations create them; a test holds the two together (the
 migrations' result and this metadata must not differ, on both databases).
@@ -39,7 +39,7 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 @dataclasses.dataclass(frozen=True)
 class RecordTables:
-    """The five tables of a kind of record."""
+    """The six tables of a kind of record."""
 
     records: Table
     history: Table
@@ -54,6 +54,9 @@ class RecordTables:
     # insert, so concurrent writers of different records never wait for
     # each other on a counter row.
     count_changes: Table
+    # The records deleted (an application's delete, the purge of destroyed
+    # instances), for the changes feed: owner, uuid and where in the feed.
+    tombstones: Table
 
 
 def _foreign_key_name(kind):
@@ -83,6 +86,11 @@ def _record_tables(kind):
         ],
         Column("created_at", DateTime, nullable=False),
         Column("updated_at", DateTime, nullable=False),
+        # Where the record's last change stands in the changes feed
+        # (storage/changes.py): its transaction's id on PostgreSQL, the
+        # database's change counter on SQLite; 0 for changes made before
+        # the feed existed.
+        change_position(),
         UniqueConstraint("owner", "uuid", name=f"uq_{kind.table}_owner_uuid"),
         # The owner's list, oldest first, ties by uuid.
         Index(f"ix_{kind.table}_owner_created", "owner", "created_at", "uuid"),
@@ -90,6 +98,8 @@ def _record_tables(kind):
         Index(f"ix_{kind.table}_owner_status", "owner", "status"),
         # The owner's records changed since a moment (?updated_after=).
         Index(f"ix_{kind.table}_owner_updated", "owner", "updated_at"),
+        # The owner's changes after a cursor, in the feed's order.
+        Index(f"ix_{kind.table}_owner_changed", "owner", "change_position", "uuid"),
     )
     history = Table(
         kind.history_table,
@@ -127,7 +137,23 @@ def _record_tables(kind):
         # An owner's unfolded changes, for the total of a list's pagination.
         Index(f"ix_{kind.count_changes_table}_owner_status", "owner", "status"),
     )
-    return RecordTables(records, history, status_counts, owner_counts, count_changes)
+    tombstones = Table(
+        kind.tombstones_table,
+        metadata,
+        owner(primary_key=True),
+        Column("uuid", String(36), primary_key=True),
+        change_position(),
+        # When it was deleted: the purge command forgets tombstones older
+        # than lambda_registry.changes.tombstone_days.
+        Column("deleted_at", DateTime, nullable=False),
+        Index(f"ix_{kind.tombstones_table}_owner_changed", "owner", "change_position", "uuid"),
+        Index(f"ix_{kind.tombstones_table}_deleted_at", "deleted_at"),
+    )
+    return RecordTables(records, history, status_counts, owner_counts, count_changes, tombstones)
+
+
+def change_position():
+    return Column("change_position", BigInteger, nullable=False, server_default=text("0"))
 
 
 TABLES = {kind.key: _record_tables(kind) for kind in KINDS}
@@ -147,10 +173,23 @@ USERS = Table(
 )
 
 # Counts that are not per status (how many users), kept like the others:
-# in the transaction that changes what they count.
+# in the transaction that changes what they count; and SQLite's change
+# counter, the changes feed's positions there (storage/changes.py).
 COUNTERS = Table(
     "lambda_counters",
     metadata,
     Column("name", String(50), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# Each owner's deletions the purge command has forgotten, per kind: a
+# changes cursor before ``kept_from`` may have missed one (410). Per owner,
+# so that one user's purged deletions never send another user back to a
+# full list.
+FORGOTTEN_DELETIONS = Table(
+    "lambda_forgotten_deletions",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("owner", String(USER_ID_MAX), primary_key=True),
+    Column("kept_from", BigInteger, nullable=False),
 )

@@ -50,11 +50,13 @@ def json_response(body, code=200, headers=None):
     return response
 
 
-def success(code, short_description, data, pagination=None, headers=None):
-    """A success response: ``data``, and ``pagination`` when given."""
+def success(code, short_description, data, pagination=None, headers=None, changes=None):
+    """A success response: ``data``, and ``pagination`` or ``changes`` (a changes feed's cursor) when given."""
     parts = {"data": data}
     if pagination is not None:
         parts["pagination"] = pagination
+    if changes is not None:
+        parts["changes"] = changes
     return json_response(envelope(code, short_description, **parts), code, headers)
 
 

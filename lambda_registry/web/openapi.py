@@ -51,6 +51,7 @@ SUMMARIES = {
     "update_instance_status": "Post a Lambda instance's new status",
     "delete_instance": "Mark a Lambda instance destroyed (it stays, with its history)",
     "count_instances": "How many Lambda instances are active, running, created, failed (public)",
+    "follow_instance_changes": "Your Lambda instances changed after a cursor, in commit order; can wait for the next",
     "create_application": "Register a Lambda application (a file a user uploaded)",
     "list_applications": "List your Lambda applications, oldest first",
     "get_application": "A Lambda application of yours, with its status history",
@@ -60,6 +61,8 @@ SUMMARIES = {
     "increment_application_started": "A Lambda application was started: one more (no body)",
     "decrement_application_started": "A Lambda application was stopped: one less, never below 0 (no body)",
     "count_applications": "How many Lambda applications are uploaded, running, failed (public)",
+    "follow_application_changes": "Your Lambda applications changed or deleted after a cursor, in commit order; "
+                                  "can wait for the next",
     "authenticate": "Who the token's user is; remembers the user",
     "count_users": "How many users the registry has seen (public)",
     "lbheartbeat": "Is the process answering (touches nothing)",
@@ -74,6 +77,8 @@ ERRORS = {
     401: ("Unauthorized", "No `Authorization: Token …` header, a malformed one, or a refused token."),
     404: ("NotFound", "No record of the caller's with this uuid (another user's answers the same)."),
     409: ("Conflict", "Conflicts with the record's state (see the short description)."),
+    410: ("CursorTooOld", "`since` is older than the deletions the registry remembers "
+                          "(`lambda_registry.changes.tombstone_days`): list the records again, then follow a new cursor."),
     412: ("PreconditionFailed", "`If-Match` holds no tag of the record as it is now: it changed since; nothing was written."),
     413: ("BodyTooLarge", "The body is larger than `lambda_registry.max_body_bytes`."),
     415: ("NotJson", "The body is not sent as `application/json`."),
@@ -87,7 +92,13 @@ IF_NONE_MATCH = {"name": "If-None-Match", "in": "header", "required": False, "sc
                  "description": "ETags of answers already held (or `*`): the same answer again is a 304 without a body"}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
             "description": "write only if the record's ETag is one of these (or `*`: it exists); else a 412"}
-UPDATED_AFTER = "only the records whose `updated_at` is later than this moment (incremental sync)"
+QUERY_DESCRIPTIONS = {
+    "updated_after": "only the records whose `updated_at` is later than this moment: a filter by time, "
+                     "not a way to stay in sync (use the changes feed)",
+    "since": "the `cursor` of an earlier answer: only what changed after it (none: every record, then onwards)",
+    "wait": "seconds to wait for a change when there is none after `since` (0 to 30; "
+            "past the server's lambda_registry.changes.max_waiting waiters, the answer comes at once)",
+}
 ERROR_HEADERS = {
     401: {"WWW-Authenticate": {"schema": {"type": "string", "const": TOKEN}, "required": True}},
     503: {"Retry-After": {"schema": {"type": "string", "pattern": "^[0-9]+$"}, "required": True}},
@@ -123,11 +134,13 @@ def _object(properties, required=None):
             "properties": properties, "additionalProperties": False}
 
 
-def envelope(data, pagination=False):
+def envelope(data, pagination=False, changes=False):
     properties = {"status": component_ref("Status"), "data": data}
     if pagination:
         properties["pagination"] = component_ref("Pagination")
-    return _object(properties, ["status", "data"])
+    if changes:
+        properties["changes"] = component_ref("ChangesCursor")
+    return _object(properties, ["status", "data", "changes"] if changes else ["status", "data"])
 
 
 def _status_components(statuses):
@@ -176,6 +189,14 @@ COMPONENTS = {
         "next": {"type": ["string", "null"]},
         "previous": {"type": ["string", "null"]},
     }),
+    "ChangesCursor": _object({
+        "cursor": {"type": "string", "maxLength": 200,
+                   "description": "where this answer ends: send it as `since` to get what changed after"},
+        "more": {"type": "boolean", "description": "more changes are ready now: ask `next` at once"},
+        "next": {"type": "string", "description": "this URL with `since` set to `cursor`"},
+    }),
+    "Deleted": _object({"uuid": {"type": "string", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+                        "deleted": {"type": "boolean", "const": True}}),
     "Accepted": _object({"id": {"type": "string"}}),
     "AcceptedStarted": _object({"id": {"type": "string"}, "times_started": {"type": "integer", "minimum": 0}}),
     "UserId": _object({"id": {"type": "string"}}),
@@ -241,8 +262,8 @@ def _operation(service, method):
     if query_schema is not None:
         for name, schema in json_schema(query_schema)["properties"].items():
             parameter = {"name": name, "in": "query", "required": False, "schema": schema}
-            if name == "updated_after":
-                parameter["description"] = UPDATED_AFTER
+            if name in QUERY_DESCRIPTIONS:
+                parameter["description"] = QUERY_DESCRIPTIONS[name]
             parameters.append(parameter)
     if declared.conditional:
         parameters.append(IF_NONE_MATCH)
@@ -266,6 +287,8 @@ def _operation(service, method):
         errors.append(404)
     if declared.conflicts:
         errors.append(409)
+    if declared.gone:
+        errors.append(410)
     if declared.if_match:
         errors.append(412)
     if declared.database or requires_token:
@@ -300,7 +323,7 @@ def build_document(registry):
             operation, body_schema = _operation(service, method)
             item[method.lower()] = operation
             if not declared.raw:
-                schemas[declared.answer] = envelope(declared.data, declared.pagination)
+                schemas[declared.answer] = envelope(declared.data, declared.pagination, declared.changes)
             if body_schema is not None:
                 schemas[body_schema.component_name] = json_schema(body_schema)
     return {

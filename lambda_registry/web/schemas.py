@@ -301,6 +301,65 @@ class QueryDateTime(colander.SchemaType):
         return moment
 
 
+class QuerySeconds(colander.SchemaType):
+    """A number of seconds in a query string (``2``, ``0.5``), within [0, maximum]."""
+
+    def __init__(self, maximum):
+        self.maximum = maximum
+
+    def json_schema(self, node):
+        return {"type": "number", "minimum": 0, "maximum": self.maximum}
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        if not isinstance(cstruct, str) or not re.fullmatch(r"[0-9]{1,6}(\.[0-9]{1,6})?", cstruct) \
+                or float(cstruct) > self.maximum:
+            raise colander.Invalid(node, f"must be a number of seconds from 0 to {self.maximum}")
+        return float(cstruct)
+
+
+# What a changes cursor is on the wire: a position and, within it, a uuid.
+CURSOR_PATTERN = re.compile(r"(0|[1-9][0-9]{0,17})\.((?:[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})?)")
+CURSOR_MAX = 200
+
+
+def cursor_text(position, uuid):
+    """The opaque cursor of a place in the changes feed."""
+    return f"{position}.{uuid}"
+
+
+class QueryCursor(colander.SchemaType):
+    """A cursor this server gave (``cursor_text``); gives (position, uuid)."""
+
+    def json_schema(self, node):
+        return {"type": "string", "maxLength": CURSOR_MAX, "pattern": "^[\x21-\x7e]+$",
+                "description": "the `cursor` of an earlier answer (opaque)"}
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        found = CURSOR_PATTERN.fullmatch(cstruct) if isinstance(cstruct, str) else None
+        if found is None:
+            raise colander.Invalid(node, f"{quoted(cstruct)} is not a cursor of this server: "
+                                         "send one it answered, or none to start again")
+        return int(found.group(1)), found.group(2)
+
+
+def changes_query(max_page_size, max_wait):
+    return body_schema([
+        colander.SchemaNode(QueryCursor(), name="since", missing=None),
+        colander.SchemaNode(QueryInteger(minimum=1, maximum=max_page_size), name="limit", missing=None),
+        colander.SchemaNode(QuerySeconds(max_wait), name="wait", missing=0.0),
+    ])
+
+
 def list_query(statuses, max_page_size):
     return body_schema([
         colander.SchemaNode(QueryInteger(maximum=max_page_size), name="limit", missing=None),
