@@ -16,6 +16,7 @@ SCRIPTS = {
     "threads": lambda folder: [],
     "attack": lambda folder: ["--output", str(folder / "attack.md")],
     "instructions": lambda folder: ["--json", str(folder / "instructions.json")],
+    "changes": lambda folder: ["--output", str(folder / "changes.md")],
 }
 
 

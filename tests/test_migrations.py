@@ -135,3 +135,31 @@ def test_a_database_filled_at_0004_counts_the_same_after_0005_and_after_going_ba
     engine.dispose()
     assert {status: number for status, number in totals.items() if number} == {0: 3, 6: 2, 9: 1, 20: 1}
     assert alice == 5
+
+
+def test_a_database_filled_at_0006_is_followed_from_the_start_after_0007(scratch_url):
+    """The changes feed on a database filled before it: every record and
+    count kept, every old record in a follower's first answers, then what
+    changes after; and back to 0006 without losing a record."""
+    upgrade(scratch_url, "0006")
+    fill_as_0004_did(scratch_url)
+    upgrade(scratch_url)
+    app = build_app(scratch_url, **{"lambda_registry.count_cache_seconds": "0"})
+    testapp = webtest.TestApp(app)
+    try:
+        assert figures(testapp)["instances"] == {"count": "4", "running": "3", "created": "6", "failed": "1"}
+        first = testapp.get("/api/lambda_instances/changes", headers=ALICE).json
+        listed = testapp.get("/api/lambda_instances/", headers=ALICE).json["data"]
+        assert sorted(first["data"], key=lambda record: record["uuid"]) == sorted(listed, key=lambda r: r["uuid"])
+        assert len(listed) == 4
+        testapp.post_json(f"/api/lambda_instances/{uuid_for(1, 2)}/status/", {"status": "0"}, headers=ALICE, status=202)
+        changed = testapp.get("/api/lambda_instances/changes", params={"since": first["changes"]["cursor"]},
+                              headers=ALICE).json["data"]
+        assert [(record["uuid"], record["status"]) for record in changed] == [(uuid_for(1, 2), "0")]
+    finally:
+        dispose(app)
+    downgrade(scratch_url, "0006")
+    engine = create_engine(scratch_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM lambda_instances")).scalar_one() == 6
+    engine.dispose()
