@@ -21,16 +21,24 @@ kept, read, folded, cached and reported.
   ``lambda_registry.count_cache_seconds``, and its own writes empty the
   entry they change once they commit (other processes' show within the
   cache's seconds).
+- **By day.** Each change row also carries the UTC day of its write, and
+  a fold adds the changes of each day into ``daily_counts`` (day, status):
+  the series of a count by day is the count now minus what changed after
+  each day, read from at most a year of those rows and the changes not yet
+  folded, whatever the number of records or history entries. Days before
+  the series existed show what migration 0008 rebuilt from the histories
+  (docs/changes.md "The daily series").
 - **Reported.** What each public count says: instances active, running,
   created, failed; applications uploaded, their times started, failed;
-  users.
+  users; active instances at the end of each of the last days.
 """
 
+import datetime
 import itertools
 import threading
 import time
 
-from sqlalchemy import bindparam, func, insert, select, text, union_all
+from sqlalchemy import BigInteger, Date, Integer, SmallInteger, bindparam, func, insert, select, text, union_all
 
 from .model.kinds import APPLICATIONS, INSTANCES, KINDS
 from .model.statuses import ACTIVE_CODES, APPLICATION_FAILED, FAILED_CODES, RUNNING, UPLOADED
@@ -42,6 +50,9 @@ FOLD_EVERY = 256
 # pg_try_advisory_xact_lock's key of the fold (any number our database uses for nothing else).
 FOLD_LOCK_KEY = 0x6C72_666F_6C64  # "lrfold"
 USERS = "users"
+DAILY = ":daily"  # the cache entry of a kind's series by day
+# The longest series by day (GET /api/lambda_instances/count/daily?days=N).
+MAX_DAYS = 366
 
 
 class KindCounters:
@@ -52,7 +63,7 @@ class KindCounters:
         self.summed = kind.summed
         self._tables = tables
         changes, totals, owned = tables.count_changes, tables.status_counts, tables.owner_counts
-        self._columns = ("owner", "status", "record_count") + tuple(kind.summed)
+        self._columns = ("owner", "status", "record_count") + tuple(kind.summed) + ("day",)
         # One statement per number of rows a write appends (a move touches two statuses).
         self._append = {rows: Statement(insert(changes).values([
             {column: bindparam(f"{column}_{row}") for column in self._columns} for row in range(rows)
@@ -77,16 +88,32 @@ class KindCounters:
 
         self._owned, self._owned_by_status = owned_total(False), owned_total(True)
         self._fold = self._fold_statements()
+        # Every status's total now, and what changed per day after ``:first_day``
+        # (folded or not): one statement, one snapshot.
+        daily, changes_name, totals_name = tables.daily_counts.name, changes.name, totals.name
+        self._by_day = Statement(text(f"""
+            SELECT 0 AS daily, CAST(NULL AS DATE) AS day, status, record_count FROM {totals_name}
+            UNION ALL SELECT 0, CAST(NULL AS DATE), status, record_count FROM {changes_name}
+            UNION ALL SELECT 1, day, status, record_count FROM {daily} WHERE day > :first_day
+            UNION ALL SELECT 1, day, status, record_count FROM {changes_name} WHERE day > :first_day""")
+            .bindparams(bindparam("first_day", type_=Date()))
+            .columns(daily=Integer(), day=Date(), status=SmallInteger(), record_count=BigInteger()))
 
     def _fold_statements(self):
         """{dialect: [statements]}: every change moved into the totals."""
         tables = self._tables
         changes, totals, owned = tables.count_changes.name, tables.status_counts.name, tables.owner_counts.name
+        daily = tables.daily_counts.name
         counted = ["record_count", *self.summed]
         sums = ", ".join(f"sum({name})" for name in counted)
         adds = lambda table: ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counted)  # noqa: E731
+        by_day = lambda source: (  # noqa: E731
+            f"INSERT INTO {daily} (day, status, record_count) SELECT day, status, sum(record_count) FROM {source} "
+            f"WHERE day IS NOT NULL GROUP BY day, status HAVING sum(record_count) <> 0 ON CONFLICT (day, status) "
+            f"DO UPDATE SET record_count = {daily}.record_count + excluded.record_count")
         postgresql = f"""
-            WITH moved AS (DELETE FROM {changes} RETURNING owner, status, {", ".join(counted)}),
+            WITH moved AS (DELETE FROM {changes} RETURNING owner, status, day, {", ".join(counted)}),
+            by_day AS ({by_day("moved")}),
             public AS (
                 INSERT INTO {totals} (status, {", ".join(counted)})
                 SELECT status, {sums} FROM moved GROUP BY status
@@ -103,14 +130,17 @@ class KindCounters:
             f"""INSERT INTO {owned} (owner, status, record_count) SELECT owner, status, sum(record_count)
                 FROM {changes} WHERE true GROUP BY owner, status HAVING sum(record_count) <> 0
                 ON CONFLICT (owner, status) DO UPDATE SET record_count = {owned}.record_count + excluded.record_count""",
+            by_day(changes),
             f"DELETE FROM {changes}",
         ]
         return {"postgresql": [Statement(text(postgresql))], "sqlite": [Statement(text(sql)) for sql in sqlite]}
 
-    def append(self, executor, owner, changes):
-        """Record ``{status: (records delta, {summed field: delta})}`` (statuses that change nothing are left out)."""
+    def append(self, executor, owner, changes, day):
+        """Record ``{status: (records delta, {summed field: delta})}`` of a
+        write on ``day`` (statuses that change nothing are left out)."""
         rows = [
-            {"owner": owner, "status": status, "record_count": records, **{name: sums.get(name, 0) for name in self.summed}}
+            {"owner": owner, "status": status, "record_count": records, **{name: sums.get(name, 0) for name in self.summed},
+             "day": day}
             for status, (records, sums) in sorted(changes.items()) if records or any(sums.values())
         ]
         if rows:
@@ -131,6 +161,29 @@ class KindCounters:
     def fold(self, executor):
         for statement in self._fold[executor.dialect.name]:
             executor.execute(statement)
+
+    def by_day(self, executor, first_day):
+        """({status: records now}, {day: {status: what changed that day}}) for the days after ``first_day``."""
+        now, changed = {}, {}
+        for row in executor.rows(self._by_day, {"first_day": first_day}):
+            if row.daily:
+                day = changed.setdefault(row.day, {})
+                day[row.status] = day.get(row.status, 0) + row.record_count
+            else:
+                now[row.status] = now.get(row.status, 0) + row.record_count
+        return now, changed
+
+
+def series_by_day(now, changed, statuses, days, today):
+    """[(day, records of ``statuses`` at its end)] of the ``days`` days up to ``today``, oldest first:
+    each day's figure is now's minus what changed after it."""
+    figure = sum(now.get(status, 0) for status in statuses)
+    series = []
+    for back in range(days):
+        day = today - datetime.timedelta(days=back)
+        series.append((day, figure))
+        figure -= sum(changed.get(day, {}).get(status, 0) for status in statuses)
+    return series[::-1]
 
 
 def instance_figures(public, statuses=None):
@@ -212,13 +265,17 @@ class Counts:
         })
 
     # -- writes --------------------------------------------------------------
-    def record_changed(self, executor, kind, owner, changes):
-        """In a write of ``kind``'s records: keep the totals exact; ``changes``
-        is ``{status: (records delta, {summed field: delta})}``."""
-        if self.kinds[kind.key].append(executor, owner, changes):
-            executor.after_commit(lambda: self.cache.invalidate(kind.key))
+    def record_changed(self, executor, kind, owner, changes, day):
+        """In a write of ``kind``'s records on ``day`` (UTC): keep the totals
+        exact; ``changes`` is ``{status: (records delta, {summed field: delta})}``."""
+        if self.kinds[kind.key].append(executor, owner, changes, day):
+            executor.after_commit(lambda: self._forget(kind))
             if next(self._writes) % self.fold_every == 0:
                 self.fold(executor)
+
+    def _forget(self, kind):
+        self.cache.invalidate(kind.key)
+        self.cache.invalidate(kind.key + DAILY)
 
     def user_added(self, executor):
         """In the write that stored a new user (new users are rare: one row is enough)."""
@@ -257,6 +314,21 @@ class Counts:
 
     def owned(self, executor, kind, owner, statuses=None):
         return self.kinds[kind.key].owned(executor, owner, statuses)
+
+    def active_instances_by_day(self, request, days, today=None):
+        """[(day, active instances at its end)] of the last ``days`` UTC days, oldest first, today last."""
+        today = today or datetime.datetime.now(datetime.timezone.utc).date()
+
+        def load():
+            with self.database.read(request) as executor:
+                # A year's days whatever ``days`` is: one cache entry serves every length.
+                return today, self.kinds[INSTANCES.key].by_day(executor, today - datetime.timedelta(days=MAX_DAYS))
+
+        loaded_on, (now, changed) = self.cache.get(INSTANCES.key + DAILY, load)
+        if loaded_on != today:  # cached over midnight
+            self.cache.invalidate(INSTANCES.key + DAILY)
+            loaded_on, (now, changed) = self.cache.get(INSTANCES.key + DAILY, load)
+        return series_by_day(now, changed, ACTIVE_CODES, days, today)
 
     def figures(self, request):
         """Every public figure, as the three count endpoints give them (the landing page shows them)."""

@@ -68,8 +68,9 @@ class FakeAstakos:
         self.gate.set()
         self.in_flight = self.max_in_flight = 0
 
-    def wait_for_in_flight(self, count, timeout=5.0):
-        """Block until ``count`` calls are held at the gate (or fail the test)."""
+    def wait_for_in_flight(self, count, timeout=30.0):
+        """Block until ``count`` calls are held at the gate (or fail the test: a
+        generous bound, as a busy CI machine may take seconds to get there)."""
         from .support import wait_for
 
         wait_for(lambda: self.in_flight >= count, timeout, f"{count} identity calls in flight")

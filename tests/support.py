@@ -94,7 +94,7 @@ class FunctionPolicy:
         return []
 
 
-def wait_for(condition, timeout=5.0, what="the condition"):
+def wait_for(condition, timeout=30.0, what="the condition"):
     """Poll ``condition()`` until it holds (or fail the test): a wait for an
     event, never a guess of how long something takes."""
     deadline = time.monotonic() + timeout

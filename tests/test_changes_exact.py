@@ -199,7 +199,7 @@ def test_the_listener_reconnects_by_itself(postgresql_only, make_app, dbengine):
     with dbengine.connect() as connection:
         connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                 "WHERE datname = current_database() AND query = 'LISTEN lambda_registry_changes'"))
-    wait_for(lambda: listening() and listeners() - before, timeout=15, what="a new listening connection")
+    wait_for(lambda: listening() and listeners() - before, what="a new listening connection")
     _, cursor = follow(testapp)
     waiter = Waiter(testapp, cursor)
     wait_for(lambda: waiters_of(testapp) == 1, what="the request waiting")

@@ -50,7 +50,8 @@ def test_the_client_has_one_function_per_operation_grouped_by_resource(client_pa
     groups = {name: sorted(f[:-3] for f in os.listdir(os.path.join(api.__path__[0], name)) if not f.startswith("_"))
               for name in os.listdir(api.__path__[0]) if not name.startswith("_")}
     assert groups == {
-        "instances": ["count_instances", "create_instance", "delete_instance", "follow_instance_changes",
+        "instances": ["count_instances", "count_instances_daily", "create_instance", "delete_instance",
+                      "follow_instance_changes",
                       "get_instance", "list_instances", "update_instance", "update_instance_status"],
         "applications": ["count_applications", "create_application", "decrement_application_started",
                          "delete_application", "follow_application_changes", "get_application",

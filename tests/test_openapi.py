@@ -24,6 +24,7 @@ OPERATIONS = {
     "update_application", "update_application_status", "delete_application", "increment_application_started",
     "decrement_application_started", "count_applications", "authenticate", "count_users", "heartbeat",
     "lbheartbeat", "get_version", "get_openapi", "follow_instance_changes", "follow_application_changes",
+    "count_instances_daily",
 }
 
 
@@ -245,6 +246,7 @@ def test_every_answer_of_a_full_lifecycle_fits_its_documented_response(testapp, 
         ("post", f"/api/lambda_instances/{UUID}", dict(ALICE, **{"If-Match": '"stale"'}), {"status": "1"}),  # 412
         ("get", f"/api/lambda_instances/{UUID}", BOB, None),  # 404
         ("get", "/api/lambda_instances/count?status=0", {}, None),
+        ("get", "/api/lambda_instances/count/daily?days=3", {}, None),
         ("delete", f"/api/lambda_instances/{UUID}/", ALICE, None),
         ("post", f"/api/lambda_instances/{UUID}/status/", ALICE, {"status": "0"}),  # 409: destroyed
         ("get", "/api/lambda_instances/", {}, None),  # 401

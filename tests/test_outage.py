@@ -158,7 +158,7 @@ def test_an_outage_during_a_wait_is_a_503_and_the_listener_comes_back(private_po
     assert_envelope(answers[0], 503, UNAVAILABLE)
 
     private_postgres.start()
-    wait_for(listening, timeout=20, what="the listener back")
+    wait_for(listening, what="the listener back")
     answers = []
     waiter = threading.Thread(target=waiting, args=(answers, cursor))
     waiter.start()

@@ -111,6 +111,7 @@ class RecordKind:
     owner_counts_table = _named("name", "_owner_counts")
     count_changes_table = _named("name", "_count_changes")
     tombstones_table = _named("name", "_tombstones")
+    daily_counts_table = _named("name", "_daily_counts")
     history_key = _named("key", "_id")
 
     @property

@@ -1,9 +1,12 @@
-"""The two web pages (SPEC.md "Web pages"): the public landing page and the
-API docs, server-rendered with Jinja2 through pyramid_jinja2.
+"""The web pages (SPEC.md "Web pages", "People's page"): the public landing
+page, the API docs, and a person's own page (``/me``), server-rendered
+with Jinja2 through pyramid_jinja2.
 
 The landing page shows the public counts from the same per-process cache as
-the count endpoints (no query of its own when they are fresh); its script
-refreshes them from those endpoints. The docs page is Swagger UI, whose
+the count endpoints (no query of its own when they are fresh), and the
+chart of active instances per day (``chart.py``) from the daily series the
+counts keep; its script refreshes the figures from the count endpoints and
+the chart from ``/activity`` (the same fragment, drawn by the server). The docs page is Swagger UI, whose
 files come from the pinned ``swagger-ui-py`` package and are served here:
 neither page loads anything from outside the registry.
 
@@ -20,21 +23,28 @@ import jinja2
 from pyramid.settings import asbool
 from pyramid_jinja2 import Jinja2RendererFactory
 
+from pyramid.renderers import render
+from pyramid.response import Response
+
 from ..components import get_components
 from ..services.service import RegistryContext
 from ..storage.failures import is_unavailable
+from ..web.conditional import conditional_get
 from ..web.observe import DOCS_PAGE, LANDING_PAGE, begin
 from ..web.urls import path_of, route_pattern
 from .assets import Assets
+from .chart import active_chart
 
 TEMPLATE_EXTENSION = ".lrjinja2"
 # Our pages' route names (pages for people: not in the OpenAPI document).
 ROUTE_PREFIX = "lambda_registry.page."
 DOCS_PATH = "/api/docs"
 ASSETS_PATH = "/api/assets/"
+ACTIVITY_PATH = "/activity"
+CHART_DAYS = 30
 # The paths our error views must cover beyond the API's (the docs and the
 # assets are under /api already).
-PATHS = ["/"]
+PATHS = ["/", ACTIVITY_PATH]
 
 # Every page answers with these. The CSP is the browser-side guarantee of
 # "nothing from outside the registry": a page that tried would be refused.
@@ -106,6 +116,7 @@ def register(config, refresh_seconds):
     config.add_route(ROUTE_PREFIX + "asset", ASSETS_PATH + "{name}", factory=RegistryContext)
     config.add_view(assets.view, route_name=ROUTE_PREFIX + "asset", request_method="GET")
     config.add_route(ROUTE_PREFIX + "landing", "/", factory=RegistryContext)
+    config.add_route(ROUTE_PREFIX + "activity", route_pattern(ACTIVITY_PATH), factory=RegistryContext)
     config.add_route(ROUTE_PREFIX + "docs", route_pattern(DOCS_PATH), factory=RegistryContext)
 
     # Every URL of the pages is the landing page's (the root, under any
@@ -122,6 +133,7 @@ def register(config, refresh_seconds):
             "docs_url": root + DOCS_PATH,
             "openapi_url": root + openapi_path,
             "count_urls": {key: root + path for key, path in count_paths.items()},
+            "activity_url": root + ACTIVITY_PATH,
         }
 
     landing_headers, docs_headers = page_headers(inline_styles=False), page_headers(inline_styles=True)
@@ -132,6 +144,7 @@ def register(config, refresh_seconds):
         request.response.headers.update(landing_headers)
         try:
             counts = components.counts.figures(request)
+            chart = active_chart(components.counts.active_instances_by_day(request, CHART_DAYS))
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
@@ -140,14 +153,25 @@ def register(config, refresh_seconds):
             # monitors, and its script fills them in once the database is back.
             request.response.status = 503
             request.response.headers["Retry-After"] = "5"
-            counts = None
+            counts = chart = None
         return {
             "sections": SECTIONS,
             "counts": counts,
+            "chart": chart,
             "as_of": datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0),
             "refresh_seconds": refresh_text,
             **links(request),
         }
+
+    @conditional_get
+    def activity(request):
+        """The chart alone, as the landing page includes it (its script's refresh)."""
+        begin(request, LANDING_PAGE)
+        chart = active_chart(components.counts.active_instances_by_day(request, CHART_DAYS))
+        body = render("chart_fragment" + TEMPLATE_EXTENSION, {"chart": chart}, request=request)
+        response = Response(body=body.encode("utf-8"), content_type="text/html", charset="utf-8")
+        response.headers.update(landing_headers)
+        return response
 
     def docs(request):
         begin(request, DOCS_PAGE)
@@ -156,5 +180,6 @@ def register(config, refresh_seconds):
 
     config.add_view(landing, route_name=ROUTE_PREFIX + "landing", request_method="GET",
                     renderer="landing" + TEMPLATE_EXTENSION)
+    config.add_view(activity, route_name=ROUTE_PREFIX + "activity", request_method="GET")
     config.add_view(docs, route_name=ROUTE_PREFIX + "docs", request_method="GET",
                     renderer="docs" + TEMPLATE_EXTENSION)

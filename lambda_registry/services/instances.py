@@ -5,9 +5,9 @@ destroyed instance cannot change status, and the public count."""
 from ..model.kinds import INSTANCES
 from ..model.statuses import DESTROYED
 from ..web.envelope import error, error_entry, success
-from ..web.schemas import component_ref, status_query
+from ..web.schemas import component_ref, days_query, status_query
 from .record_service import ACCEPTED, RecordService, Texts
-from .service import Operation
+from .service import Operation, RegistryService
 
 TEXTS = Texts(
     created="Your request to create a new lambda instance has been accepted.",
@@ -22,6 +22,8 @@ TEXTS = Texts(
     changed="The specified lambda instance has been changed since.",
 )
 ALREADY_DESTROYED = "The specified lambda instance has been destroyed."
+PER_DAY = "Lambda instances per day."
+DEFAULT_DAYS = 30
 
 
 class InstanceService(RecordService):
@@ -35,6 +37,14 @@ class InstanceService(RecordService):
         self.item.add_view("DELETE", self.destroy_view, operation=Operation(
             "delete_instance", 202, TEXTS.deleted, "AcceptedAnswer", ACCEPTED, token=True, not_found=self.not_found,
             if_match=True, answers_tag=True))
+        self.daily = RegistryService("instance_count_daily", "/api/lambda_instances/count/daily", self.kind.plural)
+        self.daily.add_view("GET", self.daily_view, operation=Operation(
+            "count_instances_daily", 200, PER_DAY, "InstancesPerDayAnswer",
+            {"type": "array", "items": component_ref("ActiveOnDay")}, query=days_query(DEFAULT_DAYS),
+            conditional=True))
+
+    def services(self):
+        return super().services() + [self.daily]
 
     def refuse_update(self, locked):
         if locked.status == DESTROYED:
@@ -56,6 +66,10 @@ class InstanceService(RecordService):
     def destroy_view(self, request):
         tag = self.destroy(request, self.caller(request), *self.uuid_of(request), self.if_match(request))
         return self.accepted(TEXTS.deleted, request.validated["uuid"], tag)
+
+    def daily_view(self, request):
+        series = self.counts.active_instances_by_day(request, request.validated["days"])
+        return success(200, PER_DAY, [{"date": day.isoformat(), "active": str(active)} for day, active in series])
 
     def count_view(self, request):
         counts = self.counts.instances(request, request.validated["status"])

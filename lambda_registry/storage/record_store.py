@@ -181,7 +181,7 @@ class RecordStore:
         status = values["status"]
         self._history(executor, created.id, status, values["failure_message"], now)
         self.counts.record_changed(executor, self.kind, owner,
-                                   {status: (1, {name: values[name] for name in self.kind.summed})})
+                                   {status: (1, {name: values[name] for name in self.kind.summed})}, now.date())
         return now
 
     def lock(self, executor, owner, uuid):
@@ -202,7 +202,7 @@ class RecordStore:
             self.counts.record_changed(executor, self.kind, owner, {
                 locked.status: (-1, {name: -value for name, value in sums.items()}),
                 status: (1, sums),
-            })
+            }, now.date())
         executor.execute(self._set_status, {"record_id": locked.id, "status": status, "failure_message": failure_message,
                                          "updated_at": now, "notice": notice_of(self.kind, owner)})
         self._history(executor, locked.id, status, failure_message, now)
@@ -212,18 +212,19 @@ class RecordStore:
         """Add ``delta`` to a summed field of a locked record (and to its
         status's total); the row of its new value and ``updated_at``. No
         history: the status is unchanged."""
-        self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})})
+        now = self._after(locked.updated_at)
+        self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})}, now.date())
         take_position(executor)
-        return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta,
-                                                   "updated_at": self._after(locked.updated_at),
+        return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta, "updated_at": now,
                                                    "notice": notice_of(self.kind, owner)})
 
     def delete(self, executor, owner, locked):
         """Remove a locked record and its history, leaving its tombstone; its counts go with it."""
         sums = {name: -getattr(locked, name) for name in self.kind.summed}
-        self.counts.record_changed(executor, self.kind, owner, {locked.status: (-1, sums)})
+        now = self.clock()
+        self.counts.record_changed(executor, self.kind, owner, {locked.status: (-1, sums)}, now.date())
         take_position(executor)
-        parameters = {"record_id": locked.id, "deleted_at": self.clock(), "notice": notice_of(self.kind, owner)}
+        parameters = {"record_id": locked.id, "deleted_at": now, "notice": notice_of(self.kind, owner)}
         for statement in self._delete[executor.dialect.name]:
             executor.execute(statement, parameters)
 

@@ -9,6 +9,7 @@ import dataclasses
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -57,6 +58,9 @@ class RecordTables:
     # The records deleted (an application's delete, the purge of destroyed
     # instances), for the changes feed: owner, uuid and where in the feed.
     tombstones: Table
+    # What the records of each status changed by, per UTC day: the changes
+    # folded with their day (counts.py), for the series of a count by day.
+    daily_counts: Table
 
 
 def _foreign_key_name(kind):
@@ -134,6 +138,9 @@ def _record_tables(kind):
         Column("status", SmallInteger, nullable=False),
         Column("record_count", BigInteger, nullable=False),
         *[Column(name, BigInteger, nullable=False) for name in kind.summed],
+        # The UTC day of the write (None: a change from before the daily
+        # series existed, already in it through the histories).
+        Column("day", Date, nullable=True),
         # An owner's unfolded changes, for the total of a list's pagination.
         Index(f"ix_{kind.count_changes_table}_owner_status", "owner", "status"),
     )
@@ -149,7 +156,14 @@ def _record_tables(kind):
         Index(f"ix_{kind.tombstones_table}_owner_changed", "owner", "change_position", "uuid"),
         Index(f"ix_{kind.tombstones_table}_deleted_at", "deleted_at"),
     )
-    return RecordTables(records, history, status_counts, owner_counts, count_changes, tombstones)
+    daily_counts = Table(
+        kind.daily_counts_table,
+        metadata,
+        Column("day", Date, primary_key=True),
+        Column("status", SmallInteger, primary_key=True, autoincrement=False),
+        Column("record_count", BigInteger, nullable=False),
+    )
+    return RecordTables(records, history, status_counts, owner_counts, count_changes, tombstones, daily_counts)
 
 
 def change_position():

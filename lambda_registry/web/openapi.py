@@ -51,6 +51,7 @@ SUMMARIES = {
     "update_instance_status": "Post a Lambda instance's new status",
     "delete_instance": "Mark a Lambda instance destroyed (it stays, with its history)",
     "count_instances": "How many Lambda instances are active, running, created, failed (public)",
+    "count_instances_daily": "Active Lambda instances at the end of each of the last days (public)",
     "follow_instance_changes": "Your Lambda instances changed after a cursor, in commit order; can wait for the next",
     "create_application": "Register a Lambda application (a file a user uploaded)",
     "list_applications": "List your Lambda applications, oldest first",
@@ -95,6 +96,7 @@ IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"t
 QUERY_DESCRIPTIONS = {
     "updated_after": "only the records whose `updated_at` is later than this moment: a filter by time, "
                      "not a way to stay in sync (use the changes feed)",
+    "days": "how many days, today included (1 to 366)",
     "since": "the `cursor` of an earlier answer: only what changed after it (none: every record, then onwards)",
     "wait": "seconds to wait for a change when there is none after `since` (0 to 30; "
             "past the server's lambda_registry.changes.max_waiting waiters, the answer comes at once)",
@@ -205,6 +207,11 @@ COMPONENTS = {
     "ApplicationCounts": _counts(["count", "running", "failed"], [
         "uploaded applications", "how many times they were started, in all", "failed"]),
     "UserCount": _counts(["count"], ["users seen with a valid token"]),
+    "ActiveOnDay": _object({
+        "date": {"type": "string", "format": "date", "description": "a UTC day; the last one is today"},
+        "active": {"type": "string", "pattern": "^[0-9]+$",
+                   "description": "active instances at the end of that day (today: now)"},
+    }),
     "Health": {"type": "object", "properties": {"database": {"const": "ok"}}, "additionalProperties": False},
     "Version": {"type": "object", "required": ["version", "revision"], "additionalProperties": False, "properties": {
         "version": {"type": "string", "description": "the installed lambda_registry distribution's version"},

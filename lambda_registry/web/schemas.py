@@ -360,6 +360,10 @@ def changes_query(max_page_size, max_wait):
     ])
 
 
+def days_query(default, maximum=366):
+    return body_schema([colander.SchemaNode(QueryInteger(minimum=1, maximum=maximum), name="days", missing=default)])
+
+
 def list_query(statuses, max_page_size):
     return body_schema([
         colander.SchemaNode(QueryInteger(maximum=max_page_size), name="limit", missing=None),

@@ -2,7 +2,9 @@
 // endpoints (no token), every data-refresh-seconds seconds while the page is
 // visible. Without this script the figures are those of the page's answer.
 // Each poll sends the ETag of the answer it last showed (If-None-Match): an
-// unchanged count answers 304, with no body to transfer or draw.
+// unchanged count answers 304, with no body to transfer or draw. The chart
+// is fetched again as the server draws it (data-chart-source) and put in
+// place of the one shown.
 (function () {
   "use strict";
   var main = document.querySelector("[data-refresh-seconds]");
@@ -16,6 +18,7 @@
   var timer = null;
   var lastRefresh = Date.now();
   var shownTags = {};  // data-source -> the ETag of the answer shown
+  var chartSource = main.getAttribute("data-chart-source");
 
   // "1234567" -> "1,234,567", on the string: counts may pass 2^53 one day.
   function withThousands(digits) {
@@ -59,10 +62,47 @@
     });
   }
 
+  // The same conditional GET, for the chart's fragment of HTML.
+  function loadChart() {
+    var headers = { Accept: "text/html" };
+    if (shownTags[chartSource]) {
+      headers["If-None-Match"] = shownTags[chartSource];
+    }
+    return fetch(chartSource, { headers: headers, cache: "no-store", credentials: "omit" }).then(function (response) {
+      if (response.status === 304) {
+        return;
+      }
+      if (!response.ok) {
+        throw new Error("HTTP " + response.status);
+      }
+      var tag = response.headers.get("ETag");
+      return response.text().then(function (html) {
+        var drawn = new DOMParser().parseFromString(html, "text/html").querySelector("[data-chart]");
+        var shown = document.querySelector("[data-chart]");
+        if (drawn && shown) {
+          // Keep the figures' table open if the reader opened it.
+          var open = shown.querySelector("details[open]");
+          var replacement = document.importNode(drawn, true);
+          if (open) {
+            replacement.querySelector("details").setAttribute("open", "");
+          }
+          shown.replaceWith(replacement);
+        }
+        if (tag) {
+          shownTags[chartSource] = tag;
+        }
+      });
+    });
+  }
+
   function refresh() {
     timer = null;
     lastRefresh = Date.now();
-    Promise.all(sections.map(load)).then(function () {
+    var loads = sections.map(load);
+    if (chartSource) {
+      loads.push(loadChart());
+    }
+    Promise.all(loads).then(function () {
       var now = new Date();
       asOf.setAttribute("datetime", now.toISOString().replace(/\.\d+Z$/, "Z"));
       asOf.textContent = now.toISOString().slice(11, 19) + " UTC";
