@@ -4,6 +4,7 @@ are served (standalone, embedded, under a prefix). The same pages in a real
 browser: tests/test_browser.py."""
 
 import html.parser
+import re
 import uuid
 
 import pytest
@@ -182,9 +183,37 @@ def test_assets_answer_with_their_type_and_may_be_cached(testapp):
         testapp.get(f"/api/assets/{name}", headers={"If-Modified-Since": last_modified}, status=304)
 
 
+def chart_bars(text):
+    """{day: active} of the bars of a page's chart."""
+    return {day: int(active) for day, active in re.findall(r'<rect class="chart-bar"[^>]*data-day="([^"]+)" '
+                                                          r'data-active="(\d+)"', text)}
+
+
+def test_the_chart_draws_the_daily_series_and_says_it_in_words(testapp):
+    for n, status in enumerate(["20", "0", "9", "6"]):
+        testapp.post_json("/api/lambda_instances/", new_instance(uuid=str(uuid.UUID(int=n + 1)), status=status),
+                          headers=ALICE)
+    series = {entry["date"]: int(entry["active"])
+              for entry in testapp.get("/api/lambda_instances/count/daily?days=30").json["data"]}
+    page = testapp.get("/").text
+    assert chart_bars(page) == series and list(series.values())[-1] == 2
+    # Without JavaScript or sight: the figures as text, newest first.
+    table = re.findall(r"<tr><td><time datetime=\"([^\"]+)\">[^<]+</time></td><td>([\d,]+)</td></tr>", page)
+    assert {day: int(active) for day, active in table} == series and table[0][0] == max(series)
+    assert "2 now." in page and 'role="img"' in page
+    # The refresh's fragment is the same chart, with its ETag.
+    fragment = testapp.get("/activity")
+    assert fragment.content_type == "text/html" and chart_bars(fragment.text) == series
+    testapp.get("/activity", headers={"If-None-Match": fragment.headers["ETag"]}, status=304)
+    testapp.post_json(f"/api/lambda_instances/{uuid.UUID(int=1)}/status/", {"status": "6"}, headers=ALICE)
+    # (This process's own write empties the cached series: no wait for the cache.)
+    assert list(chart_bars(testapp.get("/activity").text).values())[-1] == 1
+
+
 def test_standalone_pages_can_be_turned_off(make_app):
     testapp = webtest.TestApp(make_app(**{"lambda_registry.pages": "false"}))
     assert_envelope(testapp.get("/", status=404), 404)
+    assert_envelope(testapp.get("/activity", status=404), 404)
     assert_envelope(testapp.get("/api/docs", status=404), 404)
     assert_envelope(testapp.get("/api/assets/landing.css", status=404), 404)
 
@@ -223,6 +252,8 @@ def test_embedded_with_pages_on_they_live_under_the_prefix(host_with_pages):
         testapp.get(asset, status=200)
     docs = testapp.get(PREFIX + "/api/docs", status=200)
     assert f'data-openapi-url="{PREFIX}/api/openapi.json"' in docs.text
+    assert f'data-chart-source="{PREFIX}/activity"' in page.text
+    assert chart_bars(testapp.get(PREFIX + "/activity", status=200).text) == chart_bars(page.text)
     # Our root answers our errors; the host's own root stays the host's.
     assert_envelope(testapp.post(PREFIX + "/", status=404), 404)
     assert testapp.get("/", status=404).text == "<!doctype html><p>host: no such page</p>"
