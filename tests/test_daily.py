@@ -21,7 +21,11 @@ from .support import ALICE_TOKEN, BOB_TOKEN, assert_envelope, build_app, call, d
 from .test_migrations import scratch_url  # noqa: F401 (a fixture)
 
 APP_MODES = ("standalone", "embedded")
-TODAY = datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def utc_today():
+    # Asked when needed, not at import: a run may cross midnight (UTC).
+    return datetime.datetime.now(datetime.timezone.utc).date()
 
 
 def uuid(n):
@@ -31,9 +35,9 @@ def uuid(n):
 def recount(connection_or_query, days):
     """{day: active instances at its end}, from the histories alone."""
     rows = connection_or_query("SELECT instance_id, status, at FROM lambda_instance_status_changes ORDER BY id")
-    figures = {}
+    today, figures = utc_today(), {}
     for back in range(days):
-        day = TODAY - datetime.timedelta(days=back)
+        day = today - datetime.timedelta(days=back)
         end = datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
         status = {}
         for record, code, at in rows:
@@ -54,7 +58,7 @@ def test_the_series_answers_the_days_asked_oldest_first_today_last(testapp):
     testapp.post_json("/api/lambda_instances/", new_instance(uuid=uuid(1), status="20"),
                       headers={"Authorization": f"Token {ALICE_TOKEN}"})
     answer = testapp.get("/api/lambda_instances/count/daily").json["data"]  # no token
-    assert len(answer) == 30 and answer[-1] == {"date": TODAY.isoformat(), "active": "1"}
+    assert len(answer) == 30 and answer[-1] == {"date": utc_today().isoformat(), "active": "1"}
     assert [entry["date"] for entry in answer] == sorted(entry["date"] for entry in answer)
     assert answer[-1]["active"] == testapp.get("/api/lambda_instances/count").json["data"]["count"]
     tagged = testapp.get("/api/lambda_instances/count/daily?days=2")
@@ -81,9 +85,10 @@ def test_the_series_equals_a_recount_from_the_histories(make_app, dbengine, quer
         2: [(3, 20), (7, 20), (5, 1), (8, 13)],
         1: [(4, 6), (9, 0), (2, 12)],
     }
+    today = utc_today()
     for back, steps in plan.items():
         for minute, (record, status) in enumerate(steps):
-            moments["now"] = datetime.datetime.combine(TODAY - datetime.timedelta(days=back),
+            moments["now"] = datetime.datetime.combine(today - datetime.timedelta(days=back),
                                                        datetime.time(12, minute))
 
             def work(executor, record=record, status=status):
@@ -121,6 +126,7 @@ def test_a_database_from_before_the_series_shows_its_history(scratch_url):  # no
     upgrade(scratch_url, "0007")
     engine = create_engine(scratch_url)
     steps = [(1, 20, 5), (2, 20, 5), (1, 9, 3), (3, 0, 3), (2, 6, 2), (4, 20, 1), (3, 20, 0)]  # (record, status, days ago)
+    today = utc_today()
     with engine.begin() as connection:
         for record in {record for record, _, _ in steps}:
             connection.execute(text(
@@ -128,7 +134,7 @@ def test_a_database_from_before_the_series_shows_its_history(scratch_url):  # no
                 "created_at, updated_at) VALUES (:id, 'alice', :uuid, 'n', '{}', 0, '', :at, :at)"),
                 {"id": record, "uuid": uuid(record), "at": datetime.datetime(2026, 1, 1)})
         for record, status, back in steps:
-            at = datetime.datetime.combine(TODAY - datetime.timedelta(days=back), datetime.time(9, record))
+            at = datetime.datetime.combine(today - datetime.timedelta(days=back), datetime.time(0, record))
             connection.execute(text("INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at)"
                                     " VALUES (:record, :status, '', :at)"), {"record": record, "status": status, "at": at})
             connection.execute(text("UPDATE lambda_instances SET status = :status WHERE id = :record"),
@@ -147,3 +153,30 @@ def test_a_database_from_before_the_series_shows_its_history(scratch_url):  # no
     finally:
         dispose(app)
         engine.dispose()
+
+
+def test_a_page_request_reads_no_record_and_no_history_at_a_hundred_thousand_entries(make_app, dbengine, caplog):
+    """The landing page and its chart's refresh: what they ask the database,
+    with 10^5 history rows behind one instance (printed: ``pytest -s``)."""
+    app = webtest.TestApp(make_app(**{"lambda_registry.count_cache_seconds": "0"}))
+    app.post_json("/api/lambda_instances/", new_instance(uuid=uuid(1), status="20"),
+                  headers={"Authorization": f"Token {ALICE_TOKEN}"})
+    with dbengine.begin() as connection:
+        record = connection.execute(text("SELECT id FROM lambda_instances")).scalar_one()
+        connection.execute(text(
+            "INSERT INTO lambda_instance_status_changes (instance_id, status, failure_message, at) "
+            "SELECT :record, 20, '', :at FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+            "WHERE i < 100000) SELECT i FROM n) AS numbers"), {"record": record, "at": datetime.datetime(2026, 1, 1)})
+        assert connection.execute(text("SELECT count(*) FROM lambda_instance_status_changes")).scalar_one() > 100000
+    for path in ("/", "/activity"):
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="lambda_registry.sql"):
+            assert app.get(path).status_int == 200
+        statements = [record.getMessage() for record in caplog.records if record.name == "lambda_registry.sql"]
+        print(f"\n[page cost] GET {path} at 10^5 history rows: {len(statements)} statement(s)")
+        for statement in statements:
+            print("  " + " ".join(statement.split()))
+        assert statements and len(statements) <= 4
+        for statement in statements:
+            assert "status_changes" not in statement  # no history
+            assert "FROM lambda_instances " not in statement and "FROM lambda_instances\n" not in statement

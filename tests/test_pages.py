@@ -210,10 +210,21 @@ def test_the_chart_draws_the_daily_series_and_says_it_in_words(testapp):
     assert list(chart_bars(testapp.get("/activity").text).values())[-1] == 1
 
 
+def test_the_persons_page_is_a_page_with_no_query_of_its_own(testapp, caplog):
+    """/me holds no record: its script reads them with the person's token."""
+    with caplog.at_level("DEBUG", logger="lambda_registry.sql"):
+        page = testapp.get("/me")
+    assert [record for record in caplog.records if record.name == "lambda_registry.sql"] == []
+    assert page.content_type == "text/html"
+    assert "~okeanos token" in page.text and "Sign in" in page.text and "Sign out" in page.text
+    assert "form-action 'none'" in page.headers["Content-Security-Policy"]  # a form never submits the token
+
+
 def test_standalone_pages_can_be_turned_off(make_app):
     testapp = webtest.TestApp(make_app(**{"lambda_registry.pages": "false"}))
     assert_envelope(testapp.get("/", status=404), 404)
     assert_envelope(testapp.get("/activity", status=404), 404)
+    assert_envelope(testapp.get("/me", status=404), 404)
     assert_envelope(testapp.get("/api/docs", status=404), 404)
     assert_envelope(testapp.get("/api/assets/landing.css", status=404), 404)
 
@@ -254,6 +265,11 @@ def test_embedded_with_pages_on_they_live_under_the_prefix(host_with_pages):
     assert f'data-openapi-url="{PREFIX}/api/openapi.json"' in docs.text
     assert f'data-chart-source="{PREFIX}/activity"' in page.text
     assert chart_bars(testapp.get(PREFIX + "/activity", status=200).text) == chart_bars(page.text)
+    me = testapp.get(PREFIX + "/me", status=200).text
+    for attribute, path in (("authenticate", "/api/authenticate"), ("instances", "/api/lambda_instances"),
+                            ("applications", "/api/lambda_applications")):
+        assert f'data-{attribute}="{PREFIX}{path}"' in me
+    assert f'href="{PREFIX}/api/assets/me.js"' in me or f'src="{PREFIX}/api/assets/me.js"' in me
     # Our root answers our errors; the host's own root stays the host's.
     assert_envelope(testapp.post(PREFIX + "/", status=404), 404)
     assert testapp.get("/", status=404).text == "<!doctype html><p>host: no such page</p>"

@@ -30,7 +30,7 @@ from ..components import get_components
 from ..services.service import RegistryContext
 from ..storage.failures import is_unavailable
 from ..web.conditional import conditional_get
-from ..web.observe import DOCS_PAGE, LANDING_PAGE, begin
+from ..web.observe import DOCS_PAGE, LANDING_PAGE, ME_PAGE, begin
 from ..web.urls import path_of, route_pattern
 from .assets import Assets
 from .chart import active_chart
@@ -41,10 +41,24 @@ ROUTE_PREFIX = "lambda_registry.page."
 DOCS_PATH = "/api/docs"
 ASSETS_PATH = "/api/assets/"
 ACTIVITY_PATH = "/activity"
+ME_PATH = "/me"
 CHART_DAYS = 30
 # The paths our error views must cover beyond the API's (the docs and the
 # assets are under /api already).
-PATHS = ["/", ACTIVITY_PATH]
+PATHS = ["/", ACTIVITY_PATH, ME_PATH]
+
+
+class Kind(typing.NamedTuple):
+    key: str  # its services' plural: instances, applications
+    heading: str
+    empty: str
+
+
+# What a person's page lists, in order.
+KINDS = (
+    Kind("instances", "Lambda instances", "No Lambda instance of yours yet."),
+    Kind("applications", "Lambda applications", "No application of yours yet."),
+)
 
 # Every page answers with these. The CSP is the browser-side guarantee of
 # "nothing from outside the registry": a page that tried would be refused.
@@ -117,6 +131,7 @@ def register(config, refresh_seconds):
     config.add_view(assets.view, route_name=ROUTE_PREFIX + "asset", request_method="GET")
     config.add_route(ROUTE_PREFIX + "landing", "/", factory=RegistryContext)
     config.add_route(ROUTE_PREFIX + "activity", route_pattern(ACTIVITY_PATH), factory=RegistryContext)
+    config.add_route(ROUTE_PREFIX + "me", route_pattern(ME_PATH), factory=RegistryContext)
     config.add_route(ROUTE_PREFIX + "docs", route_pattern(DOCS_PATH), factory=RegistryContext)
 
     # Every URL of the pages is the landing page's (the root, under any
@@ -124,6 +139,8 @@ def register(config, refresh_seconds):
     service_paths = {service.name: path_of(service.path) for service in components.services}
     openapi_path = service_paths["lambda_registry.openapi"]
     count_paths = {section.key: service_paths["lambda_registry." + section.service] for section in SECTIONS}
+    kind_paths = {kind: service_paths[f"lambda_registry.{kind}"] for kind in ("instances", "applications")}
+    authenticate_path = service_paths["lambda_registry.authenticate"]
 
     def links(request):
         root = request.route_path(ROUTE_PREFIX + "landing").rstrip("/")
@@ -134,6 +151,9 @@ def register(config, refresh_seconds):
             "openapi_url": root + openapi_path,
             "count_urls": {key: root + path for key, path in count_paths.items()},
             "activity_url": root + ACTIVITY_PATH,
+            "me_url": root + ME_PATH,
+            "kind_urls": {kind: root + path for kind, path in kind_paths.items()},
+            "authenticate_url": root + authenticate_path,
         }
 
     landing_headers, docs_headers = page_headers(inline_styles=False), page_headers(inline_styles=True)
@@ -173,6 +193,12 @@ def register(config, refresh_seconds):
         response.headers.update(landing_headers)
         return response
 
+    def me(request):
+        """A person's own page: all the work is its script's, with their token (no query here)."""
+        begin(request, ME_PAGE)
+        request.response.headers.update(landing_headers)
+        return {"kinds": KINDS, **links(request)}
+
     def docs(request):
         begin(request, DOCS_PAGE)
         request.response.headers.update(docs_headers)
@@ -181,5 +207,6 @@ def register(config, refresh_seconds):
     config.add_view(landing, route_name=ROUTE_PREFIX + "landing", request_method="GET",
                     renderer="landing" + TEMPLATE_EXTENSION)
     config.add_view(activity, route_name=ROUTE_PREFIX + "activity", request_method="GET")
+    config.add_view(me, route_name=ROUTE_PREFIX + "me", request_method="GET", renderer="me" + TEMPLATE_EXTENSION)
     config.add_view(docs, route_name=ROUTE_PREFIX + "docs", request_method="GET",
                     renderer="docs" + TEMPLATE_EXTENSION)

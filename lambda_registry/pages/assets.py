@@ -18,7 +18,7 @@ from ..web.observe import PAGE_ASSET, begin
 OURS = os.path.join(os.path.dirname(__file__), "static")
 CONTENT_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 SWAGGER_UI_FILES = ("swagger-ui.css", "swagger-ui-bundle.js")
-OUR_FILES = ("site.css", "landing.css", "landing.js", "docs.css", "docs.js", "favicon.svg")
+OUR_FILES = ("site.css", "landing.css", "landing.js", "docs.css", "docs.js", "me.css", "me.js", "favicon.svg")
 # Browsers may keep them an hour; a new release shows within that.
 CACHE_SECONDS = 3600
 

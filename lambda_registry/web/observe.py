@@ -21,7 +21,7 @@ ENVIRON_KEY = "HTTP_X_REQUEST_ID"
 # What requests that are not an operation of the OpenAPI document are
 # counted as (besides "unknown": a URL of ours that matched no view).
 PREFLIGHT = "preflight"
-LANDING_PAGE, DOCS_PAGE, PAGE_ASSET = "landing_page", "docs_page", "page_asset"
+LANDING_PAGE, DOCS_PAGE, PAGE_ASSET, ME_PAGE = "landing_page", "docs_page", "page_asset", "me_page"
 UNKNOWN = UNKNOWN_OPERATION
 # What a proxy's id may be to be kept (SPEC.md); anything else gets a new one.
 ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
