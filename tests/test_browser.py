@@ -163,10 +163,14 @@ def test_with_javascript_a_write_shows_within_one_refresh(request, database_url,
         f"() => document.querySelector('{active}').textContent === '1' && document.querySelector('{users}').textContent === '1'",
         timeout=(REFRESH_SECONDS + REFRESH_SLACK) * 1000)
     assert time.monotonic() - written <= REFRESH_SECONDS + REFRESH_SLACK
+    # The chart is redrawn by the same refresh: today's bar is the new figure.
+    page.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('[data-chart] .chart-bar')).pop().dataset.active === '1'",
+        timeout=2 * (REFRESH_SECONDS + REFRESH_SLACK) * 1000)
     assert page.page.text_content("[data-refresh-problem]") == ""
-    # Besides the page and its assets, the script fetched the public counts, and only them.
+    # Besides the page and its assets, the script fetched the public counts and the chart, and only them.
     fetched = {urllib.parse.urlsplit(url).path for url in page.requests if "/api/assets/" not in url}
-    assert fetched == {prefix + "/"} | {prefix + path for path in COUNT_PATHS}
+    assert fetched == {prefix + "/", prefix + "/activity"} | {prefix + path for path in COUNT_PATHS}
     assert page.console_errors == []
 
 
