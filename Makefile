@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip "setuptools<82" wheel
+	$(BIN)/pip install --quiet --upgrade pip "setuptools>=78.1.1,<82" wheel
 
 # Reinstalled whenever a setup.py changes; the example portal too (its tests
 # import it, and `pserve examples/portal/development.ini` serves it).

@@ -2,12 +2,14 @@ from setuptools import find_namespace_packages, setup
 
 # Lower bounds: releases without known CVEs (waitress 3.0.1: request
 # smuggling and a race on closed sockets; WebOb 1.8.8: open redirect;
-# pyramid 2.0.2: static files path traversal). Upper bounds: the next major
+# pyramid 2.0.2: static files path traversal; Jinja2 3.1.6: sandbox escapes,
+# CVE-2024-22195, -34064, -56201, -56326, CVE-2025-27516; setuptools 78.1.1:
+# CVE-2024-6345, CVE-2025-47273; requests 2.32.4: CVE-2024-35195, -47081). Upper bounds: the next major
 # release of anything whose behaviour the package relies on beyond the
 # documented surface (named beside each).
 requires = [
     # pyramid 2.1 and cornice 6.1 still import pkg_resources, gone in setuptools 82.
-    "setuptools<82",
+    "setuptools>=78.1.1,<82",
     "pyramid>=2.0.2,<3",
     "WebOb>=1.8.8,<2",
     # services/service.py subclasses Service and relies on its view wrapper.
@@ -24,7 +26,7 @@ requires = [
     "plaster_pastedeploy",
     # The web pages: our renderer is pyramid_jinja2's factory class, with our own environment.
     "pyramid_jinja2>=2.10,<3",
-    "Jinja2>=3.1,<4",
+    "Jinja2>=3.1.6,<4",
     # Swagger UI 5 (the docs page; OpenAPI 3.1), served from the package. Pinned:
     # the page and its browser test are made for this very Swagger UI.
     "swagger-ui-py==25.7.1",
@@ -35,7 +37,7 @@ requires = [
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
-    "requests>=2.31",
+    "requests>=2.32.4",
     # Pinned: the fuzz is derandomized, and what it reaches is asserted.
     "schemathesis==4.32.5",
     "hypothesis==6.170.17",

@@ -240,6 +240,7 @@ def main():
 
         print("writes: HTTP on waitress ...", flush=True)
         http_rps = {(endpoint, tree): [] for endpoint in WRITES for tree in trees}
+        write_watch = {}  # tree: what PostgreSQL saw during its write rounds
         with waitress_of(ROOT, urls["feed"]) as feed, waitress_of(release, urls["release"]) as old:
             addresses = {"feed": feed, "release": old}
             # The update pools from where the in-process rounds left them.
@@ -255,8 +256,10 @@ def main():
             for _ in range(args.rounds):
                 for endpoint in WRITES:
                     for tree, address in addresses.items():
-                        http_rps[(endpoint, tree)].append(
-                            load(address, workloads[tree], endpoint, args.seconds, args.connections))
+                        with postgres_watch(urls[tree]) as seen:
+                            http_rps[(endpoint, tree)].append(
+                                load(address, workloads[tree], endpoint, args.seconds, args.connections))
+                        write_watch.setdefault(tree, []).append(seen)
 
         print("a changes poll with nothing new against a list page ...", flush=True)
         app = build_app("service", urls["feed"])
@@ -283,34 +286,50 @@ def main():
         details_path = "/api/lambda_instances/" + Workload(0).details["details"]
         waiting = {"none": [], "held": []}
         watched = {}
-        with waitress_of(ROOT, urls["feed"], **{"changes.max_waiting": str(args.max_waiting)}) as address:
+        settings = {"changes.max_waiting": str(args.max_waiting), "metrics": "true"}
+        with waitress_of(ROOT, urls["feed"], **settings) as address:
             stop = threading.Event()
-            holding = []
 
-            def hold():
+            def hold(since):
+                # Waits of 30 s, one after the other; a change only moves the cursor on.
                 while not stop.is_set():
-                    status, body = http_get(address, f"/api/lambda_instances/changes?since={cursor}&wait=30")
-                    assert status == 200 and body["data"] == [], status
+                    status, body = http_get(address, f"/api/lambda_instances/changes?since={since}&wait=30")
+                    assert status == 200, status
+                    since = body["changes"]["cursor"]
+
+            def waiters():
+                """The server's own count of the requests waiting now (its metrics' gauge)."""
+                connection = http.client.HTTPConnection(*address, timeout=30)
+                connection.request("GET", "/__metrics__")
+                text = connection.getresponse().read().decode()
+                connection.close()
+                return int(float(next(line.split()[1] for line in text.splitlines()
+                                      if line.startswith("lambda_registry_change_waiters "))))
 
             load(address, PathWorkload(details_path), "details", 0.3, args.connections)
-            for _ in range(args.rounds):
+            held_during = []
+            for round_number in range(args.rounds):
                 with postgres_watch(urls["feed"]) as seen:
                     waiting["none"].append(load(address, PathWorkload(details_path), "details", args.seconds,
                                                 args.connections))
                 watched.setdefault("none", []).append(seen)
                 stop.clear()
-                holding = [threading.Thread(target=hold, daemon=True) for _ in range(args.max_waiting)]
+                since = cursor_at_the_end(app)
+                holding = [threading.Thread(target=hold, args=(since,), daemon=True) for _ in range(args.max_waiting)]
                 for thread in holding:
                     thread.start()
-                time.sleep(0.5)  # they are waiting now (nothing changes)
+                deadline = time.monotonic() + 30
+                while waiters() < args.max_waiting and time.monotonic() < deadline:
+                    time.sleep(0.05)
                 with postgres_watch(urls["feed"]) as seen:
                     waiting["held"].append(load(address, PathWorkload(details_path), "details", args.seconds,
                                                 args.connections))
+                held_during.append(waiters())  # still waiting when the load ended
                 watched.setdefault("held", []).append(seen)
                 stop.set()
                 # A write ends the waits at once (then nobody waits in the next round's "none").
-                wsgi_call(app, "POST", "/api/lambda_instances/" + Workload(0).details["details"] + "/status/",
-                          json.dumps({"status": "0" if _ % 2 == 0 else "1"}).encode())
+                wsgi_call(app, "POST", details_path + "/status/",
+                          json.dumps({"status": "0" if round_number % 2 == 0 else "1"}).encode())
                 for thread in holding:
                     thread.join(60)
         get_dispose(app)
@@ -340,6 +359,10 @@ def main():
         for measure, release_cell, feed_cell, ratio in rows:
             out.append(f"| {endpoint} | {measure} | {release_cell} | {feed_cell} | **{ratio:.2f}** | "
                        f"≥ {GOAL} {'✓' if ratio >= GOAL else '✗'} |")
+    if args.database_url:
+        out.append("\nWhat PostgreSQL saw during the HTTP write rounds (wait events of the active sessions, sampled "
+                   "every 50 ms; `Lock:transactionid` would be writers queueing on a shared row):\n")
+        out.extend(watch_lines({("waitress", tree): merged_watch(seens) for tree, seens in write_watch.items()}))
     out.append(f"\n## A changes poll with nothing new against a list page ({args.records:,} records of the owner)\n")
     out.append("| poll | body bytes | in-process µs | HTTP req/s | HTTP p50 ms |")
     out.append("|---|---|---|---|---|")
@@ -356,21 +379,25 @@ def main():
         out.append(f"| {label} | {cell([r['rps'] for r in results])} | {statistics.median(r['p50'] for r in results):.2f} | "
                    f"{statistics.median(r['p99'] for r in results):.2f} | {sum(r['failures'] for r in results)} |")
     none, held = (statistics.median(r["p99"] for r in waiting[state]) for state in ("none", "held"))
-    out.append(f"\np99 with the waiters held / without: **{held / none:.2f}**; req/s: "
+    out.append(f"\nWaiters in the server's own gauge at the end of each held round: {held_during} "
+               f"(of `max_waiting` {args.max_waiting}).\n")
+    out.append(f"p99 with the waiters held / without: **{held / none:.2f}**; req/s: "
                f"**{statistics.median(r['rps'] for r in waiting['held']) / statistics.median(r['rps'] for r in waiting['none']):.2f}**.\n")
     if args.database_url:
         out.append("What PostgreSQL saw while details were loaded (all rounds; waiters hold no connection: "
                    "each of their reads takes one from the pool and gives it back):\n")
-        merged = {}
-        for state, seens in watched.items():
-            total = {"sessions": sum(seen["sessions"] for seen in seens), "samples": sum(seen["samples"] for seen in seens),
-                     "waits": sum((seen["waits"] for seen in seens), start=collections.Counter())}
-            merged[("waitress", f"waiters {state}")] = total
-        out.extend(watch_lines(merged))
+        out.extend(watch_lines({("waitress", f"waiters {state}"): merged_watch(seens)
+                                for state, seens in watched.items()}))
     report = "\n".join(out) + "\n"
     with open(args.output, "w") as handle:
         handle.write(report)
     print(report)
+
+
+def merged_watch(seens):
+    """``postgres_watch`` results of several rounds, added up."""
+    return {"sessions": sum(seen["sessions"] or 0 for seen in seens), "samples": sum(seen["samples"] for seen in seens),
+            "waits": sum((seen["waits"] for seen in seens), start=collections.Counter())}
 
 
 def get_dispose(app):

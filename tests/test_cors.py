@@ -10,7 +10,9 @@ from .support import ALICE, assert_envelope, build_app, dispose, settings_for
 PORTAL = "https://portal.example.org"
 STRANGER = "https://stranger.example"
 PUBLIC = ["/api/lambda_instances/count", "/api/lambda_applications/count/", "/api/users/count",
-          "/api/openapi.json", "/__heartbeat__", "/__lbheartbeat__", "/__version__"]
+          "/api/lambda_instances/count/daily", "/api/openapi.json", "/__heartbeat__", "/__lbheartbeat__"]
+# Need no token, yet no page elsewhere has a reason to read them (SPEC.md "Operations").
+NOT_FOR_BROWSERS = ["/__version__", "/__metrics__"]
 TOKEN_URLS = ["/api/lambda_instances/", "/api/lambda_applications/", "/api/authenticate"]
 
 
@@ -29,6 +31,20 @@ def app_with(request, database_url, make_app):
     yield build
     for host in hosts:
         dispose(host)
+
+
+@pytest.mark.parametrize("path", NOT_FOR_BROWSERS)
+def test_the_version_and_the_metrics_answer_only_the_configured_origins(make_app, path):
+    testapp = webtest.TestApp(make_app(**{"lambda_registry.cors_origins": PORTAL, "lambda_registry.metrics": "true"}))
+    stranger = testapp.get(path, headers={"Origin": STRANGER})
+    assert stranger.status_int == 200 and "Access-Control-Allow-Origin" not in stranger.headers
+    assert testapp.get(path, headers={"Origin": PORTAL}).headers["Access-Control-Allow-Origin"] == PORTAL
+
+
+def test_a_browser_client_may_read_the_request_id(app_with):
+    response = app_with(PORTAL).get("/api/lambda_instances/", headers=dict(ALICE, Origin=PORTAL))
+    assert "X-Request-ID" in response.headers["Access-Control-Expose-Headers"].split(", ")
+    assert response.headers["X-Request-ID"]
 
 
 @pytest.mark.parametrize("path", PUBLIC)

@@ -121,7 +121,7 @@ def test_purge_removes_exactly_the_old_destroyed_instances(testapp, ini, query, 
 
 def test_bad_arguments_are_refused_with_a_message(ini, capsys):
     for arguments in (["purge"], ["purge", "--older-than-days", "soon"], ["purge", "--older-than-days", "-1"],
-                      ["list"], ["frobnicate"]):
+                      ["purge", "--older-than-days", "800000"], ["list"], ["frobnicate"]):
         with pytest.raises(SystemExit) as exit:
             command.main([ini, *arguments])
         assert exit.value.code == 2, arguments

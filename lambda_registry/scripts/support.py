@@ -34,6 +34,7 @@ from ..storage.database import Database
 from ..storage.record_store import RecordStore
 
 PAGE = 500  # records read, or purged, per statement (and per transaction)
+MAX_DAYS = 36_600  # a century: further back than any record, and within what dates can say
 KINDS_BY_NAME = {kind.plural: kind for kind in KINDS}
 
 
@@ -93,7 +94,7 @@ class Registry:
     def forget_tombstones(self, apply, now=None):
         """How many deletions the changes feed has kept longer than
         tombstone_days (``apply``: forgotten); and since when they count as old."""
-        before = (now or utcnow()) - datetime.timedelta(days=self.tombstone_days)
+        before = (now or utcnow()) - datetime.timedelta(days=min(self.tombstone_days, MAX_DAYS))
         if not apply:
             with self.database.read(None) as executor:
                 return self.tombstones.count_old(executor, before), before
@@ -114,8 +115,8 @@ def _days(text):
         days = float(text)
     except ValueError:
         days = -1
-    if not 0 <= days < 1e6:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days >= 0")
+    if not 0 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 0 to {MAX_DAYS}")
     return days
 
 
@@ -159,7 +160,9 @@ def main(argv=None, out=None):
         kinds = args.kind or sorted(KINDS_BY_NAME, reverse=True)  # instances, then applications
         for kind, record in registry.records(args.owner, kinds):
             if args.command == "export":
-                out.write(json.dumps({"kind": kind, **record}, ensure_ascii=False) + "\n")
+                # ASCII: a lone surrogate the API stored as an escape cannot be
+                # encoded, and a control character must not reach a terminal raw.
+                out.write(json.dumps({"kind": kind, **record}) + "\n")
             else:
                 out.write("\t".join([kind, record["uuid"], record["status_name"], record["updated_at"],
                                      record["name"]]) + "\n")

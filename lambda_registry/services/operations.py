@@ -25,7 +25,7 @@ def services(components):
     database = components.database
     lbheartbeat = RegistryService("lbheartbeat", "/__lbheartbeat__", "operations")
     heartbeat = RegistryService("heartbeat", "/__heartbeat__", "operations")
-    version = RegistryService("version", "/__version__", "operations")
+    version = RegistryService("version", "/__version__", "operations", for_any_origin=False)
     openapi = RegistryService("openapi", "/api/openapi.json", "operations")
     package_version = importlib.metadata.version(DISTRIBUTION)
 
@@ -65,7 +65,7 @@ def services(components):
 
 
 def metrics_service(components):
-    metrics = RegistryService("metrics", "/__metrics__", "operations")
+    metrics = RegistryService("metrics", "/__metrics__", "operations", for_any_origin=False)
 
     def get_metrics(request):
         try:

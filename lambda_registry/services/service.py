@@ -89,6 +89,10 @@ class Operation:
         return tuple(validators)
 
 
+def _private(request, response):
+    response.headers.setdefault("Cache-Control", "private")
+
+
 class RegistryContext:
     """Our routes' own context, so that a host's root factory never applies."""
 
@@ -105,11 +109,16 @@ class RegistryService(cornice.Service):
     and catch a mismatch for each) before it.
     """
 
-    def __init__(self, name, path, tag, **kwargs):
+    def __init__(self, name, path, tag, for_any_origin=True, **kwargs):
         kwargs.setdefault("factory", RegistryContext)
         super().__init__(name="lambda_registry." + name, path=route_pattern(path), **kwargs)
         self.tag = tag  # its group in the OpenAPI document
         self.operations = {}
+        # Needing no token, may a page of any origin read it (SPEC.md
+        # "Operations": the counts, the heartbeats, the document)? False: only
+        # lambda_registry.cors_origins, as the token endpoints (the version,
+        # the metrics: nothing a browser elsewhere has a reason to read).
+        self.for_any_origin = for_any_origin
 
     def add_view(self, method, view, operation=None, **kwargs):
         """Cornice's ``add_view``; with an ``operation``, its validators are the declaration's."""
@@ -119,9 +128,15 @@ class RegistryService(cornice.Service):
         # What the request is counted as (metrics.py): its operationId; our preflights are one.
         observed = operation.id if operation is not None else PREFLIGHT
 
+        private = operation is not None and operation.token
+
         def start(request, **kwargs):
             begin(request, observed)
             self.start(request)
+            if private:
+                # One user's answer: no shared cache may keep it for another
+                # (a host signing people in with cookies, a proxy in between).
+                request.add_response_callback(_private)
 
         kwargs["validators"] = (start,) + validators + tuple(kwargs.get("validators", ()))
         super().add_view(method, view, **kwargs)
@@ -140,6 +155,11 @@ class RegistryService(cornice.Service):
     def public(self):
         """No view of it needs a token."""
         return not any(operation.token for operation in self.operations.values())
+
+    @property
+    def public_to_browsers(self):
+        """Any origin may read it from a browser (CORS ``*``)."""
+        return self.public and self.for_any_origin
 
     def default_error_handler(self, request):
         # A caller whose token was valid is a user seen, even when what it
@@ -161,6 +181,7 @@ def register(config, services):
         config.registry.cornice_services = {}
     origins = get_settings(config.registry).cors_origins
     for service in services:
-        service.cors = ServiceCors(service.public, origins, [m for m in service.defined_methods if m != "OPTIONS"])
+        service.cors = ServiceCors(service.public_to_browsers, origins,
+                                   [m for m in service.defined_methods if m != "OPTIONS"])
         service.add_view("OPTIONS", service.cors.preflight)
         register_service_views(config, service)

@@ -9,12 +9,18 @@ from .database import Database, HostSessionDatabase
 from .engine import normalise_url
 
 
+# Query parameters of a database URL that hold a secret (libpq's and psycopg's names).
+SECRET_PARAMETERS = frozenset({"password", "passfile", "sslpassword", "sslkey"})
+
+
 def describe_database(settings):
     """Which database an application serves, for its start-up log line: the
-    URL without its password, or the host's session."""
+    URL without its password (``user:pw@`` or ``?password=``), or the host's session."""
     if settings.dbsession is not None:
         return f"the host's session (request.{settings.dbsession})"
-    return normalise_url(settings.database_url).render_as_string(hide_password=True)
+    url = normalise_url(settings.database_url)
+    hidden = {name: "***" if name.lower() in SECRET_PARAMETERS else value for name, value in url.query.items()}
+    return url.set(query=hidden).render_as_string(hide_password=True)
 
 
 def database_for(settings):

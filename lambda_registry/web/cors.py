@@ -1,9 +1,9 @@
 """How the service answers browsers from other origins (SPEC.md "Operations").
 
 The public endpoints (counts, users/count, the heartbeats, openapi.json)
-answer any origin, ``Access-Control-Allow-Origin: *``; the token endpoints
-only the origins of ``lambda_registry.cors_origins`` (or any, if it is
-``*``). Never with credentials: a token travels in a header the page sets.
+answer any origin, ``Access-Control-Allow-Origin: *``; the token endpoints,
+the version and the metrics only the origins of
+``lambda_registry.cors_origins`` (or any, if it is ``*``). Never with credentials: a token travels in a header the page sets.
 Preflights (``OPTIONS``) say which methods and headers a URL takes.
 
 Cornice's own CORS support would need its request subscriber on every
@@ -14,7 +14,8 @@ this module works per service, on our requests only.
 from .envelope import error, error_entry, success
 
 ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match"
-EXPOSED_HEADERS = "ETag, Location, Retry-After, WWW-Authenticate"
+# X-Request-ID: what a browser client quotes when it reports a problem.
+EXPOSED_HEADERS = "ETag, Location, Retry-After, WWW-Authenticate, X-Request-ID"
 MAX_AGE = "600"
 PREFLIGHT = "Preflight: the methods and headers this URL takes from a browser."
 

@@ -269,6 +269,14 @@ class StatusFilter(colander.SchemaType):
         return sorted({self.statuses.by_text[part] for part in parts})
 
 
+# A date, T (or a space), a time to the second or its fraction (up to
+# microseconds), and Z, an offset, or nothing (UTC).
+_LOCAL_DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?"
+DATE_TIME = re.compile(_LOCAL_DATE_TIME + r"([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)?")
+# A space where the offset's + was: what "+02:00" becomes when not percent-encoded.
+UNENCODED_PLUS = re.compile(_LOCAL_DATE_TIME + r" [0-9]{2}(:?[0-9]{2})?")
+
+
 class QueryDateTime(colander.SchemaType):
     """An ISO 8601 date-time in a query string (a date and a time; an
     offset or ``Z``, or none for UTC); gives a naive UTC ``datetime``, as
@@ -284,15 +292,20 @@ class QueryDateTime(colander.SchemaType):
     def deserialize(self, node, cstruct):
         if cstruct is colander.null:
             return colander.null
-        # fromisoformat alone takes a bare date too ("2026-12-01"), which is not a date-time.
+        # fromisoformat alone takes a bare date too ("2026-12-01"), and
+        # trailing junk or thousands of digits of a fraction: the pattern first.
         moment = None
-        if isinstance(cstruct, str) and len(cstruct) > 10 and cstruct[10] in "Tt ":
+        if isinstance(cstruct, str) and DATE_TIME.fullmatch(cstruct):
             try:
                 moment = datetime.datetime.fromisoformat(cstruct[:10] + "T" + cstruct[11:].upper())
             except ValueError:
                 pass
         if moment is None:
-            raise colander.Invalid(node, f"{quoted(cstruct)} is not an ISO 8601 date-time (e.g. 2026-12-01T09:30:00Z)")
+            hint = ""
+            if isinstance(cstruct, str) and UNENCODED_PLUS.fullmatch(cstruct):
+                hint = "; a + in a query string reads as a space: send it as %2B"
+            raise colander.Invalid(node, f"{quoted(cstruct)} is not an ISO 8601 date-time "
+                                         f"(e.g. 2026-12-01T09:30:00Z){hint}")
         if moment.tzinfo is not None:
             try:
                 moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
