@@ -1,9 +1,5 @@
-"""``lambda_registry CONFIG_URI COMMAND``: support and upkeep from the command line.
-
-    lambda_registry production.ini list USER_ID       # a user's records, one line each
-    lambda_registry production.ini export USER_ID     # the same, as JSON lines, with their histories
-    lambda_registry production.ini purge --older-than-days 90           # what a purge would remove
-    lambda_registry production.ini purge --older-than-days 90 --apply   # remove it
+"""``lambda_registry CONFIG_URI COMMAND``: support and upkeep from the command line
+(``EXAMPLES`` below; ``lambda_registry --help`` prints them).
 
 A purge also forgets the deletions the changes feed remembers for longer
 than ``lambda_registry.changes.tombstone_days`` (and the instances it
@@ -29,10 +25,19 @@ from ..model.kinds import KINDS, utcnow
 from ..model.statuses import DESTROYED
 from ..model.userids import is_valid_user_id
 from ..settings import parse_settings
+from ..storage import describe_database
 from ..storage.changes import TombstoneUpkeep
 from ..storage.database import Database
 from ..storage.record_store import RecordStore
+from . import add_version, run
 
+PROG = "lambda_registry"
+DESCRIPTION = "Support and upkeep of a lambda_registry database from the command line."
+EXAMPLES = """examples:
+  lambda_registry production.ini list USER_ID       a user's records, one line each
+  lambda_registry production.ini export USER_ID     the same, as JSON lines, with their histories
+  lambda_registry production.ini purge --older-than-days 90           what a purge would remove
+  lambda_registry production.ini purge --older-than-days 90 --apply   remove it"""
 PAGE = 500  # records read, or purged, per statement (and per transaction)
 MAX_DAYS = 36_600  # a century: further back than any record, and within what dates can say
 KINDS_BY_NAME = {kind.plural: kind for kind in KINDS}
@@ -46,6 +51,7 @@ class Registry:
         if settings.dbsession is not None:
             raise SystemExit(f"{config_uri} uses its host's session (lambda_registry.dbsession): "
                              "name the host's database with lambda_registry.sqlalchemy.url for this command")
+        self.description = describe_database(settings)
         self.database = Database.from_settings(settings)
         self.counts = Counts(self.database, cache_seconds=0, fold_every=settings.count_fold_every)
         self.stores = {kind.plural: RecordStore(kind, self.counts) for kind in KINDS}
@@ -121,7 +127,9 @@ def _days(text):
 
 
 def parser():
-    parser = argparse.ArgumentParser(prog="lambda_registry", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(parser)
     parser.add_argument("config_uri", help="the .ini file of the application, e.g. production.ini")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("list", "a user's records, one line each: kind, uuid, status, updated_at, name"),
@@ -142,33 +150,44 @@ def parser():
 def main(argv=None, out=None):
     args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     out = sys.stdout if out is None else out
-    setup_logging(args.config_uri)
-    registry = Registry(args.config_uri)
-    try:
-        if args.command == "purge":
-            before = utcnow() - datetime.timedelta(days=args.older_than_days)
-            count = registry.purge(before, args.apply)
-            verb = "removed" if args.apply else "would remove (dry run: add --apply)"
-            print(f"lambda_registry: {verb} {count} destroyed instance(s) unchanged since "
-                  f"{before.isoformat(timespec='seconds')}Z", file=out)
-            # After the purge: the deletions it just left are new, and stay.
-            forgotten, old = registry.forget_tombstones(args.apply)
-            verb = "forgot" if args.apply else "would forget"
-            print(f"lambda_registry: {verb} {forgotten} deletion(s) the changes feed kept since before "
-                  f"{old.isoformat(timespec='seconds')}Z (lambda_registry.changes.tombstone_days)", file=out)
-            return 0
-        kinds = args.kind or sorted(KINDS_BY_NAME, reverse=True)  # instances, then applications
-        for kind, record in registry.records(args.owner, kinds):
-            if args.command == "export":
-                # ASCII: a lone surrogate the API stored as an escape cannot be
-                # encoded, and a control character must not reach a terminal raw.
-                out.write(json.dumps({"kind": kind, **record}) + "\n")
-            else:
-                out.write("\t".join([kind, record["uuid"], record["status_name"], record["updated_at"],
-                                     record["name"]]) + "\n")
+    where = {}
+
+    def work():
+        setup_logging(args.config_uri)
+        registry = Registry(args.config_uri)
+        where["database"] = registry.description
+        try:
+            return command(args, registry, out)
+        finally:
+            registry.close()
+
+    return run(PROG, work, lambda: where.get("database", ""))
+
+
+def command(args, registry, out):
+    """Run the parsed command on ``registry``; its exit code."""
+    if args.command == "purge":
+        before = utcnow() - datetime.timedelta(days=args.older_than_days)
+        count = registry.purge(before, args.apply)
+        verb = "removed" if args.apply else "would remove (dry run: add --apply)"
+        print(f"lambda_registry: {verb} {count} destroyed instance(s) unchanged since "
+              f"{before.isoformat(timespec='seconds')}Z", file=out)
+        # After the purge: the deletions it just left are new, and stay.
+        forgotten, old = registry.forget_tombstones(args.apply)
+        verb = "forgot" if args.apply else "would forget"
+        print(f"lambda_registry: {verb} {forgotten} deletion(s) the changes feed kept since before "
+              f"{old.isoformat(timespec='seconds')}Z (lambda_registry.changes.tombstone_days)", file=out)
         return 0
-    finally:
-        registry.close()
+    kinds = args.kind or sorted(KINDS_BY_NAME, reverse=True)  # instances, then applications
+    for kind, record in registry.records(args.owner, kinds):
+        if args.command == "export":
+            # ASCII: a lone surrogate the API stored as an escape cannot be
+            # encoded, and a control character must not reach a terminal raw.
+            out.write(json.dumps({"kind": kind, **record}) + "\n")
+        else:
+            out.write("\t".join([kind, record["uuid"], record["status_name"], record["updated_at"],
+                                 record["name"]]) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
