@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from .support import ALICE_TOKEN, BOB_TOKEN, CAROL_TOKEN, call, new_application, new_instance, served
-from .test_browser import browse_until, browser, open_page  # noqa: F401 (fixtures)
+from .test_browser import CONTRAST_FAILURES, browse_until, browser, open_page  # noqa: F401 (fixtures)
 
 NOT_ACCEPTED = "This token was not accepted."
 
@@ -99,6 +99,19 @@ def test_a_reload_keeps_the_tab_signed_in_and_keyboard_alone_signs_in(server, op
     assert page.page.inner_text("[data-user]") == "bob"
     # Nothing wider than the phone's screen.
     assert page.page.evaluate("() => document.documentElement.scrollWidth") <= 375
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_text_of_the_page_is_readable_in_both_colour_schemes(server, open_page, scheme):  # noqa: F811
+    failed = str(uuid.uuid4())
+    assert call(server, "POST", "/api/lambda_instances/", ALICE_TOKEN, new_instance(failed, status="9"))[0] == 202
+    page = open_page(viewport={"width": 375, "height": 812}, color_scheme=scheme)
+    assert page.page.evaluate(CONTRAST_FAILURES) == []  # the sign-in form
+    sign_in(page, server, ALICE_TOKEN)
+    browse_until(page, lambda: failed in shown(page, "instances"), 30, "the record shown")
+    page.page.locator(".history-button").first.click()
+    browse_until(page, lambda: page.page.locator(".timeline li").count() == 1, 30, "the timeline drawn")
+    assert page.page.evaluate(CONTRAST_FAILURES) == []
 
 
 def test_a_refused_token_is_told_and_kept_nowhere(server, open_page):  # noqa: F811

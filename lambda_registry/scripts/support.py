@@ -90,9 +90,11 @@ class Registry:
                 rows = store.stale(executor, DESTROYED, before, PAGE)
                 for row in rows:
                     store.delete(executor, row.owner, row)
-                return len(rows)
+                return {row.owner for row in rows}, len(rows)
 
-            done = self.database.write(None, batch)
+            owners, done = self.database.write(None, batch)
+            for owner in owners:  # committed: followers of the feed may learn of the deletions now
+                self.database.announce(store.kind.key, owner)
             removed += done
             if done < PAGE:
                 return removed

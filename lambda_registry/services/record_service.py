@@ -130,12 +130,16 @@ class RecordService:
 
     def write(self, request, owner, work):
         """``database.write`` of ``work``, and once it has committed, the
-        owner's waiters of this process are woken (``changes.py``; other
-        processes learn of it from the database)."""
+        owner's waiters are told: this process's at once (``changes.py``),
+        the other processes' through the database (``database.announce``)."""
+
+        def told():
+            self.waiters.changed(self.kind.key, owner)
+            self.database.announce(self.kind.key, owner)
 
         def work_then_tell(executor):
             result = work(executor)
-            executor.after_commit(lambda: self.waiters.changed(self.kind.key, owner))
+            executor.after_commit(told)
             return result
 
         return self.database.write(request, work_then_tell)

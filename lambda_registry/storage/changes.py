@@ -30,10 +30,13 @@ deleted records, and what a follower may read (SPEC.md "Changes").
   No shared row is added to PostgreSQL's writes (a transaction id costs
   nothing); SQLite's counter row is written by writers that take turns
   anyway.
-- **Live.** On PostgreSQL every write also sends ``NOTIFY`` on ``CHANNEL``
-  (payload: kind and owner), from a ``RETURNING`` of a statement it runs
-  anyway (no extra round trip); PostgreSQL delivers it at commit, and only
-  then (``listener.py`` receives it).
+- **Live.** On PostgreSQL each process tells the others of its commits
+  with ``NOTIFY`` on ``CHANNEL`` (payload: kind and owner), sent once the
+  write has committed, by a connection of its own (``listener.py``). Not
+  from the writing transaction: PostgreSQL serialises the commits of every
+  transaction that sent a NOTIFY on one lock, held through the commit's WAL
+  flush (seen as ``Lock:object`` in ``pg_stat_activity``: a shared hot
+  spot for all writers, docs/benchmarks-changes-postgresql.md).
 - **Forgetting.** The purge command removes tombstones older than
   ``lambda_registry.changes.tombstone_days`` and remembers, per owner and
   kind, below which position it did (``FORGOTTEN_DELETIONS``): a cursor of
@@ -54,8 +57,6 @@ from .statements import Statement
 from .tables import COUNTERS, FORGOTTEN_DELETIONS, tables_of
 
 CHANNEL = "lambda_registry_changes"
-# NOTIFY as a function, for a RETURNING: its payload is the ``:notice`` parameter.
-NOTIFY_SQL = f"pg_notify('{CHANNEL}', :notice)"
 POSITION = "changes.position"  # SQLite's change counter
 
 
@@ -117,27 +118,9 @@ def _dialect_sql(element, compiler, **kw):
     return element.SQL[compiler.dialect.name]
 
 
-class change_notice(FunctionElement):  # noqa: N801
-    """``NOTIFY`` of a change (its one argument: the payload), delivered at
-    commit; nothing on SQLite (waiters poll there)."""
-
-    type = String()
-    inherit_cache = True
-
-
-@compiles(change_notice, "postgresql")
-def _notice_postgresql(element, compiler, **kw):
-    return f"pg_notify('{CHANNEL}', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(change_notice, "sqlite")
-def _notice_sqlite(element, compiler, **kw):
-    return "NULL"
-
-
-def notice_of(kind, owner):
-    """The payload of a change of ``owner``'s records of ``kind`` (``listener.py`` reads it)."""
-    return f"{kind.key} {owner}"
+def notice_of(kind_key, owner):
+    """The payload of a change of ``owner``'s records of a kind (``listener.py`` reads it)."""
+    return f"{kind_key} {owner}"
 
 
 def read_notice(payload):
@@ -145,8 +128,6 @@ def read_notice(payload):
     kind, _, owner = payload.partition(" ")
     return (kind, owner) if owner else None
 
-
-NOTICE = change_notice(bindparam("notice")).label("notice")
 
 _TAKE_POSITION = Statement({
     "sqlite": text(f"INSERT INTO {COUNTERS.name} (name, value) VALUES ('{POSITION}', 1) "

@@ -47,7 +47,7 @@ import zope.sqlalchemy
 
 from .engine import get_engine
 from .failures import DatabaseUnavailable, driver_failure, is_transient
-from .listener import ChangeListener
+from .listener import ChangeListener, ChangeNotifier
 
 log = logging.getLogger(__name__)
 sql_log = logging.getLogger("lambda_registry.sql")
@@ -231,7 +231,7 @@ class Database:
         self.retry_attempts = retry_attempts
         self.write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._autocommit_reads = engine.dialect.name == "postgresql"
-        self._listener = None
+        self._listener = self._notifier = None
         self._listener_lock = threading.Lock()
 
     @classmethod
@@ -311,11 +311,25 @@ class Database:
                 self._listener = ChangeListener(self.engine, self.db_timeout, on_change, on_reset)
         return self._listener.listening
 
+    def announce(self, kind_key, owner):
+        """After a commit of a change of ``owner``'s records: tell the other
+        processes on this database (PostgreSQL: ``listener.py``'s notifier)."""
+        if self.engine.dialect.name != "postgresql":
+            return
+        if self._notifier is None:
+            with self._listener_lock:
+                if self._notifier is None:
+                    self._notifier = ChangeNotifier(self.engine, self.db_timeout)
+        self._notifier.tell(kind_key, owner)
+
     def dispose(self):
         with self._listener_lock:
             listener, self._listener = self._listener, None
+            notifier, self._notifier = self._notifier, None
         if listener is not None:
             listener.stop()
+        if notifier is not None:
+            notifier.stop()
         self.engine.dispose()
 
 
@@ -341,6 +355,10 @@ class HostSessionDatabase:
     def listen(self, on_change, on_reset):
         """No connection of our own to listen on: waiters poll."""
         return False
+
+    def announce(self, kind_key, owner):
+        """No connection of our own to announce on: other processes' waiters
+        see the host's writes at their periodic read."""
 
     def write(self, request, work, apart=False):
         # The host's session has one transaction: ``apart`` cannot be apart here.

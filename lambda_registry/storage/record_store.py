@@ -10,9 +10,7 @@ record's previous one. So history order, ``at`` order and ``updated_at``
 agree, also under concurrent updates and a clock that steps back.
 
 Every write also stores where it stands in the changes feed
-(``changes.py``: ``change_position``, and ``NOTIFY`` on PostgreSQL from a
-``RETURNING`` of a statement it runs anyway), and a delete leaves a
-tombstone.
+(``changes.py``: ``change_position``), and a delete leaves a tombstone.
 """
 
 import datetime
@@ -22,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..model.kinds import utcnow
-from .changes import CURRENT_POSITION, NOTICE, NOTIFY_SQL, ChangeFeed, current_position, notice_of, take_position
+from .changes import CURRENT_POSITION, ChangeFeed, current_position, take_position
 from .statements import UPSERTS, Statement
 from .tables import tables_of
 
@@ -68,9 +66,9 @@ class RecordStore:
         self._initial = {field.name: field.missing for field in kind.fields if field.body_type is None}
         stored = ["owner", "uuid"] + [field.name for field in kind.fields] + ["created_at", "updated_at"]
         self._create = Statement({
-            name: _notifying(name, upsert(records).values({**_values(stored), "change_position": current_position()})
-                             .on_conflict_do_nothing(index_elements=["owner", "uuid"])
-                             .returning(records.c.id))
+            name: upsert(records).values({**_values(stored), "change_position": current_position()})
+            .on_conflict_do_nothing(index_elements=["owner", "uuid"])
+            .returning(records.c.id)
             for name, upsert in UPSERTS.items()
         })
         owned_uuid = (records.c.owner == bindparam("owner"), records.c.uuid == bindparam("uuid"))
@@ -84,24 +82,21 @@ class RecordStore:
             .where(*owned_uuid)
             .with_for_update()
         )
-        set_status = (
+        self._set_status = Statement(
             update(records).where(records.c.id == bindparam("record_id"))
             .values({**_values(["status", "failure_message", "updated_at"]), "change_position": current_position()})
         )
-        self._set_status = Statement({dialect: _notifying(dialect, set_status) for dialect in UPSERTS})
         self._add_history = Statement(insert(history).values(
             {kind.history_key: bindparam("record_id"), **_values(["status", "failure_message"]), "at": bindparam("at")}
         ))
         self._delete = _delete_leaving_tombstone(records, tables_of(kind).tombstones)
         self._add_to = {
-            field: Statement({
-                dialect: _notifying(dialect, update(records).where(records.c.id == bindparam("record_id"))
-                                    .values({field: records.c[field] + bindparam("delta"),
-                                             "updated_at": bindparam("updated_at"),
-                                             "change_position": current_position()})
-                                    .returning(records.c[field], records.c.updated_at))
-                for dialect in UPSERTS
-            })
+            field: Statement(
+                update(records).where(records.c.id == bindparam("record_id"))
+                .values({field: records.c[field] + bindparam("delta"), "updated_at": bindparam("updated_at"),
+                         "change_position": current_position()})
+                .returning(records.c[field], records.c.updated_at)
+            )
             for field in kind.summed
         }
         answer = [
@@ -174,8 +169,7 @@ class RecordStore:
         values = {**values, **self._initial}
         take_position(executor)
         now = self.clock()
-        created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now,
-                                                "notice": notice_of(self.kind, owner)})
+        created = executor.first(self._create, {**values, "owner": owner, "created_at": now, "updated_at": now})
         if created is None:
             return None
         status = values["status"]
@@ -203,8 +197,8 @@ class RecordStore:
                 locked.status: (-1, {name: -value for name, value in sums.items()}),
                 status: (1, sums),
             }, now.date())
-        executor.execute(self._set_status, {"record_id": locked.id, "status": status, "failure_message": failure_message,
-                                         "updated_at": now, "notice": notice_of(self.kind, owner)})
+        executor.execute(self._set_status, {"record_id": locked.id, "status": status,
+                                            "failure_message": failure_message, "updated_at": now})
         self._history(executor, locked.id, status, failure_message, now)
         return now
 
@@ -215,8 +209,7 @@ class RecordStore:
         now = self._after(locked.updated_at)
         self.counts.record_changed(executor, self.kind, owner, {locked.status: (0, {field: delta})}, now.date())
         take_position(executor)
-        return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta, "updated_at": now,
-                                                   "notice": notice_of(self.kind, owner)})
+        return executor.first(self._add_to[field], {"record_id": locked.id, "delta": delta, "updated_at": now})
 
     def delete(self, executor, owner, locked):
         """Remove a locked record and its history, leaving its tombstone; its counts go with it."""
@@ -224,7 +217,7 @@ class RecordStore:
         now = self.clock()
         self.counts.record_changed(executor, self.kind, owner, {locked.status: (-1, sums)}, now.date())
         take_position(executor)
-        parameters = {"record_id": locked.id, "deleted_at": now, "notice": notice_of(self.kind, owner)}
+        parameters = {"record_id": locked.id, "deleted_at": now}
         for statement in self._delete[executor.dialect.name]:
             executor.execute(statement, parameters)
 
@@ -274,18 +267,10 @@ class RecordStore:
         return int(executor.first(self._changed[statuses is not None], parameters).total)
 
 
-def _notifying(dialect, statement):
-    """``statement`` that also sends ``NOTIFY`` of the change on PostgreSQL,
-    from its ``RETURNING`` (no round trip of its own). SQLite's waiters
-    poll: a RETURNING there would cost every write a row to fetch."""
-    # (returning() adds to what a statement already returns.)
-    return statement.returning(NOTICE) if dialect == "postgresql" else statement
-
-
 def _delete_leaving_tombstone(records, tombstones):
     """{dialect: statements} that remove a record (``:record_id``) and leave
     its tombstone at this transaction's position: one statement on
-    PostgreSQL (one round trip), which also notifies (``:notice``)."""
+    PostgreSQL (one round trip)."""
 
     def sql(dialect, source):
         return (f"INSERT INTO {tombstones.name} (owner, uuid, change_position, deleted_at) "
@@ -297,7 +282,7 @@ def _delete_leaving_tombstone(records, tombstones):
         return text(sql_text).bindparams(bindparam("deleted_at", type_=DateTime()))
 
     postgresql = (f"WITH gone AS (DELETE FROM {records.name} WHERE id = :record_id RETURNING owner, uuid) "
-                  + sql("postgresql", "gone") + f" RETURNING {NOTIFY_SQL}")
+                  + sql("postgresql", "gone"))
     return {
         "postgresql": [Statement(typed(postgresql))],
         "sqlite": [
