@@ -21,6 +21,7 @@ while nobody listened is then read, not lost.
 import logging
 import queue
 import threading
+import time
 
 from .changes import CHANNEL, notice_of, read_notice
 
@@ -45,6 +46,10 @@ class ChangeNotifier:
 
     # Notices in one statement at most (each is one pg_notify call).
     BATCH = 100
+    # After a first notice, how long to gather more before sending: a busy
+    # process sends one statement for many commits (the same owner's
+    # repeated changes as one notice), for 10 ms more latency.
+    GATHER_SECONDS = 0.01
 
     def __init__(self, engine, connect_timeout):
         self.engine = engine
@@ -67,6 +72,8 @@ class ChangeNotifier:
     def _run(self):
         while True:
             notices = [self._queue.get()]
+            if notices[0] is not None:
+                time.sleep(self.GATHER_SECONDS)
             while len(notices) < self.BATCH:
                 try:
                     notices.append(self._queue.get_nowait())
