@@ -23,9 +23,13 @@ install: $(VENV)/.installed
 # setuptools >= 81 at every start), before our package can filter it.
 SERVE_WARNINGS := PYTHONWARNINGS="ignore:pkg_resources is deprecated:UserWarning"
 
+# `make serve PORT=6544`: development.ini's second server, whose port is a variable.
+PORT ?=
+SERVE_ARGUMENTS := $(if $(PORT),--server-name port development.ini http_port=$(PORT),development.ini)
+
 serve: install
 	$(BIN)/initialize_lambda_registry_db development.ini
-	$(SERVE_WARNINGS) $(BIN)/pserve development.ini
+	$(SERVE_WARNINGS) $(BIN)/pserve $(SERVE_ARGUMENTS)
 
 serve-portal: install
 	$(BIN)/initialize_lambda_registry_db examples/portal/development.ini

@@ -84,3 +84,28 @@ def test_a_reader_that_stops_early_is_no_error(tmp_path):
     done = command(f"{BIN}/lambda_registry production.ini export alice | head -n 1", database_url=url, shell=True)
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 1
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+def test_make_serve_takes_a_port_and_pserve_serves_on_it(tmp_path):
+    """`make serve PORT=…` runs pserve on development.ini's second server with
+    that port (the recipe, as make would run it, then its pserve for real on
+    a scratch copy of the ini)."""
+    from .support import free_port, wait_for
+    from .test_scale_out import answers
+
+    port = free_port()
+    recipe = subprocess.run(["make", "-n", "serve", f"PORT={port}"], capture_output=True, text=True, cwd=ROOT,
+                            timeout=60).stdout.strip().splitlines()[-1]
+    assert recipe.endswith(f"pserve --server-name port development.ini http_port={port}"), recipe
+    assert subprocess.run(["make", "-n", "serve"], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60).stdout.strip().splitlines()[-1].endswith("pserve development.ini")
+    ini = tmp_path / "development.ini"
+    ini.write_text((ROOT / "development.ini").read_text())
+    upgrade(f"sqlite:///{tmp_path / 'lambda_registry.sqlite'}")
+    server = subprocess.Popen([os.path.join(BIN, "pserve"), "--server-name", "port", str(ini), f"http_port={port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: answers(("127.0.0.1", port)), timeout=60, what="pserve on the asked port")
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -13,6 +13,8 @@ are flat (no ``allOf``): the real answers satisfy them, which the tests
 check with a Draft 2020-12 validator and with Schemathesis.
 """
 
+import importlib.metadata
+
 from pyramid.interfaces import IRoutesMapper
 
 from ..components import get_components
@@ -21,6 +23,7 @@ from .schemas import component_ref, json_schema
 from .urls import path_of
 
 JSON = "application/json"
+VERSION = importlib.metadata.version("lambda_registry")
 
 TOKEN = "Token"
 TAGS = {
@@ -335,7 +338,8 @@ def build_document(registry):
                 schemas[body_schema.component_name] = json_schema(body_schema)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "lambda_registry", "version": "1", "description": DESCRIPTION},
+        # The installed package's version (what Swagger UI's badge shows), as /__version__ says it.
+        "info": {"title": "lambda_registry", "version": VERSION, "description": DESCRIPTION},
         "servers": [{"url": "/"}],
         "tags": [{"name": name, "description": text} for name, text in TAGS.items()],
         "paths": paths,
