@@ -129,11 +129,9 @@ def read_notice(payload):
     return (kind, owner) if owner else None
 
 
-_TAKE_POSITION = Statement({
-    "sqlite": text(f"INSERT INTO {COUNTERS.name} (name, value) VALUES ('{POSITION}', 1) "
-                   f"ON CONFLICT (name) DO UPDATE SET value = value + 1"),
-    "postgresql": text("SELECT 1"),  # never run: a transaction's id is its position
-})
+# SQLite only: on PostgreSQL a transaction's id is its position.
+_TAKE_POSITION = Statement(text(f"INSERT INTO {COUNTERS.name} (name, value) VALUES ('{POSITION}', 1) "
+                                f"ON CONFLICT (name) DO UPDATE SET value = value + 1"))
 
 
 def take_position(executor):

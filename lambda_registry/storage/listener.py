@@ -11,8 +11,8 @@ feed's waiters learn of every committed change, whichever process wrote it.
 - ``ChangeListener`` holds a ``LISTEN`` connection and hands each
   notification to ``on_change(kind key, owner)``.
 
-When the connection fails (a database restart, a network fault) the
-thread calls ``on_reset()`` (waiters read again, and answer 503 while the
+When the listener's connection fails (a database restart, a network
+fault) its thread calls ``on_reset()`` (waiters read again, and answer 503 while the
 database is down), then connects again, backing off up to a few seconds,
 and calls ``on_reset()`` once more when it is back: a change committed
 while nobody listened is then read, not lost.
